@@ -1,0 +1,15 @@
+//! lpgate's engine: the work between LastPass and the store.
+//!
+//! - [`sync`]: one sync run of one account — fetch everything, normalize, compare with the
+//!   stored snapshot by fingerprint, write the new snapshot, history and change rows in one
+//!   transaction. A failed or partial poll writes nothing but a failed run.
+//! - [`secret`]: sealing provisioning hashes with the installation's master key.
+
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod normalize;
+pub mod secret;
+pub mod sync;
+
+pub use secret::{MasterKey, SecretError};
+pub use sync::{SyncError, SyncOptions, SyncReport, SyncStage, sync_account};

@@ -1,0 +1,378 @@
+//! One sync run of one account.
+//!
+//! fetch (users, folders, events and the stored snapshot's fingerprints, concurrently) →
+//! normalize → compare fingerprints → load the old records of what changed → domain diff →
+//! one transaction. A failure anywhere before the commit records a failed run and leaves the
+//! previous snapshot as it was; a process killed mid-run leaves it as it was too, because the
+//! snapshot only changes in that one transaction.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use lpgate_domain::{
+    AccountStatus, AccountZone, Change, ChangeKind, FolderRecord, UserRecord, diff_folder,
+    diff_groups, diff_user,
+};
+use lpgate_lastpass::{Client, EventQuery, UserFilter};
+use lpgate_store::{
+    AccountRow, EventRecord, SnapshotIndex, Store, StoreError, SyncRunRow, SyncWrite,
+};
+
+use crate::normalize;
+
+/// Why a sync did not write a snapshot.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// Another sync of the account holds its lock.
+    #[error("account {account}: {message}")]
+    Busy {
+        /// Account name.
+        account: String,
+        /// What the lock said.
+        message: String,
+    },
+    /// LastPass could not be read completely; the run is recorded as failed.
+    #[error("account {account}: sync failed, nothing was changed in the store: {source}")]
+    Fetch {
+        /// Account name.
+        account: String,
+        /// The client's error.
+        #[source]
+        source: lpgate_lastpass::Error,
+    },
+    /// LastPass returned far fewer users than the store holds: treated as an error, not as
+    /// departures.
+    #[error(
+        "account {account}: LastPass returned {now} users where the last sync saw {before}; \
+         refusing to mark {gone} users deprovisioned (raise the account's shrink limit or sync with --allow-shrink if this is real)"
+    )]
+    Shrunk {
+        /// Account name.
+        account: String,
+        /// Users before.
+        before: usize,
+        /// Users now.
+        now: usize,
+        /// Users that would be deprovisioned.
+        gone: usize,
+    },
+    /// The store failed.
+    #[error("account {account}: {source}")]
+    Store {
+        /// Account name.
+        account: String,
+        /// The store's error.
+        #[source]
+        source: StoreError,
+    },
+}
+
+/// Knobs of a sync run.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// How far back the first sync reads events.
+    pub event_backfill: Duration,
+    /// A sync that would deprovision more than this share of the stored users (and at least
+    /// `shrink_min_users` of them) is refused.
+    pub max_shrink_share: f64,
+    /// Below this many stored users the shrink check does not apply.
+    pub shrink_min_users: usize,
+    /// Accept any shrink (the admin confirmed departures are real).
+    pub allow_shrink: bool,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            event_backfill: Duration::from_secs(30 * 24 * 3600),
+            max_shrink_share: 0.5,
+            shrink_min_users: 20,
+            allow_shrink: false,
+        }
+    }
+}
+
+/// Where a run is, for progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncStage {
+    /// Reading LastPass and the stored snapshot.
+    Fetching,
+    /// Comparing.
+    Comparing,
+    /// Writing the transaction.
+    Writing,
+}
+
+/// What a successful run did.
+#[derive(Debug, Clone)]
+pub struct SyncReport {
+    /// The run as recorded.
+    pub run: SyncRunRow,
+    /// Whether this was the account's first snapshot (a baseline: no change rows).
+    pub baseline: bool,
+    /// Change rows by kind.
+    pub changes_by_kind: BTreeMap<ChangeKind, usize>,
+    /// Wall time of the run.
+    pub elapsed: Duration,
+}
+
+/// Runs one sync of `account` through `client` into `store`.
+pub async fn sync_account<S: Store>(
+    store: &S,
+    client: &Client,
+    account: &AccountRow,
+    zone: AccountZone,
+    options: &SyncOptions,
+    now: impl Fn() -> DateTime<Utc>,
+    stage: impl Fn(SyncStage),
+) -> Result<SyncReport, SyncError> {
+    let started = Instant::now();
+    let name = account.name.clone();
+    let store_err = |source| SyncError::Store {
+        account: name.clone(),
+        source,
+    };
+    let _lock = store
+        .try_lock_account(account.id)
+        .await
+        .map_err(|e| match e {
+            StoreError::Busy(message) => SyncError::Busy {
+                account: name.clone(),
+                message,
+            },
+            other => store_err(other),
+        })?;
+    let run = store
+        .begin_run(account.id, now())
+        .await
+        .map_err(store_err)?;
+    stage(SyncStage::Fetching);
+    let index = store.snapshot_index(account.id).await.map_err(store_err)?;
+    let events_from = match index.event_watermark {
+        Some(w) => w,
+        None => zone.to_local(
+            now() - chrono::Duration::from_std(options.event_backfill).unwrap_or_default(),
+        ),
+    };
+    let event_query = EventQuery {
+        from: Some(events_from),
+        ..EventQuery::default()
+    };
+    let fetched = tokio::try_join!(
+        client.get_user_data(UserFilter::All),
+        client.get_shared_folders(),
+        client.reporting(&event_query),
+    );
+    let (dir, folders, events) = match fetched {
+        Ok(v) => v,
+        Err(source) => {
+            let err = SyncError::Fetch {
+                account: name.clone(),
+                source,
+            };
+            store
+                .fail_run(run, now(), err.to_string())
+                .await
+                .map_err(store_err)?;
+            return Err(err);
+        }
+    };
+    stage(SyncStage::Comparing);
+    let plan = match compare(store, account, &index, &dir, &folders, options).await {
+        Ok(p) => p,
+        Err(err) => {
+            store
+                .fail_run(run, now(), err.to_string())
+                .await
+                .map_err(store_err)?;
+            return Err(err);
+        }
+    };
+    let mut changes_by_kind = BTreeMap::new();
+    for c in &plan.changes {
+        *changes_by_kind.entry(c.kind).or_insert(0) += 1;
+    }
+    stage(SyncStage::Writing);
+    let write = SyncWrite {
+        account: account.id,
+        run,
+        now: now(),
+        zone,
+        upsert_users: plan.upsert_users,
+        deprovision: plan.deprovision,
+        upsert_folders: plan.upsert_folders,
+        remove_folders: plan.remove_folders,
+        groups: plan.groups,
+        events: events
+            .into_iter()
+            .map(|e| EventRecord {
+                time: e.time,
+                username: e.username,
+                ip_address: e.ip_address,
+                action: e.action,
+                data: e.data,
+            })
+            .collect(),
+        changes: plan.changes,
+        users_fetched: dir.users.len() as i64,
+        folders_fetched: folders.len() as i64,
+    };
+    let run = store.commit_sync(write).await.map_err(store_err)?;
+    Ok(SyncReport {
+        run,
+        baseline: !index.has_snapshot,
+        changes_by_kind,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// What the comparison decided to write.
+struct Plan {
+    upsert_users: Vec<UserRecord>,
+    deprovision: Vec<String>,
+    upsert_folders: Vec<FolderRecord>,
+    remove_folders: Vec<String>,
+    groups: std::collections::BTreeSet<String>,
+    changes: Vec<Change>,
+}
+
+async fn compare<S: Store>(
+    store: &S,
+    account: &AccountRow,
+    index: &SnapshotIndex,
+    dir: &lpgate_lastpass::Directory,
+    folders: &[lpgate_lastpass::SharedFolder],
+    options: &SyncOptions,
+) -> Result<Plan, SyncError> {
+    let name = &account.name;
+    let store_err = |source| SyncError::Store {
+        account: name.clone(),
+        source,
+    };
+    let normalized = normalize::directory(dir);
+    if !normalized.duplicates.is_empty() {
+        tracing::warn!(account = %name, duplicates = ?normalized.duplicates, "LastPass listed some emails twice; kept the first");
+    }
+    let users = normalized.users;
+
+    // Users: new or changed by fingerprint, and gone.
+    let mut changed: Vec<UserRecord> = Vec::new();
+    let mut to_load: Vec<String> = Vec::new();
+    for (email, rec) in &users {
+        match index.users.get(email) {
+            Some(fp) if *fp == rec.fingerprint() => {}
+            Some(_) => {
+                to_load.push(email.clone());
+                changed.push(rec.clone());
+            }
+            None => {
+                if index.deprovisioned.contains(email) {
+                    to_load.push(email.clone());
+                }
+                changed.push(rec.clone());
+            }
+        }
+    }
+    let gone: Vec<String> = index
+        .users
+        .keys()
+        .filter(|e| !users.contains_key(*e))
+        .cloned()
+        .collect();
+    if !options.allow_shrink
+        && index.users.len() >= options.shrink_min_users
+        && gone.len() as f64 > options.max_shrink_share * index.users.len() as f64
+    {
+        return Err(SyncError::Shrunk {
+            account: name.clone(),
+            before: index.users.len(),
+            now: users.len(),
+            gone: gone.len(),
+        });
+    }
+    to_load.extend(gone.iter().cloned());
+
+    // Folders.
+    let new_folders: HashMap<String, FolderRecord> = folders
+        .iter()
+        .map(|f| (f.id.clone(), normalize::folder(f)))
+        .collect();
+    let mut changed_folders = Vec::new();
+    let mut folder_ids_to_load = Vec::new();
+    for (id, f) in &new_folders {
+        match index.folders.get(id) {
+            Some(fp) if *fp == f.fingerprint() => {}
+            Some(_) => {
+                folder_ids_to_load.push(id.clone());
+                changed_folders.push(f.clone());
+            }
+            None => changed_folders.push(f.clone()),
+        }
+    }
+    let removed_folders: Vec<String> = index
+        .folders
+        .keys()
+        .filter(|id| !new_folders.contains_key(*id))
+        .cloned()
+        .collect();
+    folder_ids_to_load.extend(removed_folders.iter().cloned());
+
+    let mut changes = Vec::new();
+    if index.has_snapshot {
+        let old_users: HashMap<String, UserRecord> = store
+            .load_users(account.id, to_load)
+            .await
+            .map_err(store_err)?
+            .into_iter()
+            .map(|u| (u.email.clone(), u))
+            .collect();
+        let mut sorted: Vec<&UserRecord> = changed.iter().collect();
+        sorted.sort_by(|a, b| a.email.cmp(&b.email));
+        for rec in sorted {
+            match old_users.get(&rec.email) {
+                Some(old) if old.status == AccountStatus::Deprovisioned => {
+                    changes.extend(restored(rec));
+                }
+                old => changes.extend(diff_user(old, Some(rec))),
+            }
+        }
+        let mut gone_sorted = gone.clone();
+        gone_sorted.sort();
+        for email in &gone_sorted {
+            changes.extend(diff_user(old_users.get(email), None));
+        }
+        changes.extend(diff_groups(&index.groups, &normalized.groups));
+        let old_folders: HashMap<String, FolderRecord> = store
+            .load_folders(account.id, folder_ids_to_load)
+            .await
+            .map_err(store_err)?
+            .into_iter()
+            .map(|f| (f.id.clone(), f))
+            .collect();
+        changed_folders.sort_by(|a, b| a.id.cmp(&b.id));
+        for f in &changed_folders {
+            changes.extend(diff_folder(old_folders.get(&f.id), Some(f)));
+        }
+        for id in &removed_folders {
+            changes.extend(diff_folder(old_folders.get(id), None));
+        }
+    }
+    Ok(Plan {
+        upsert_users: changed,
+        deprovision: gone,
+        upsert_folders: changed_folders,
+        remove_folders: removed_folders,
+        groups: normalized.groups,
+        changes,
+    })
+}
+
+fn restored(rec: &UserRecord) -> Vec<Change> {
+    // A returning user: one `user.restored`, then what they came back with.
+    let mut out = diff_user(None, Some(rec));
+    if let Some(first) = out.first_mut() {
+        first.kind = ChangeKind::UserRestored;
+    }
+    out
+}

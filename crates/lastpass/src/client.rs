@@ -1,0 +1,719 @@
+//! The client: one method per Enterprise API command.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use futures_util::{StreamExt, stream};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::config::{ClientConfig, RetryPolicy};
+use crate::credentials::{Cid, ProvisioningHash};
+use crate::error::Error;
+use crate::lenient;
+use crate::transport::{Replay, decode, not_json};
+use crate::types::events::{Event, EventQuery, ReportingReply};
+use crate::types::folders::SharedFolder;
+use crate::types::misc::{ExpiredPassword, ExpiredReply, PushReply, PushSite};
+use crate::types::reply::{StatusReply, WriteOutcome};
+use crate::types::users::{Directory, User, UserDataReply, UserFilter};
+use crate::types::writes::{
+    DeleteAction, GroupChange, NewUser, ToggleOutcome, UserUpdate, check_email,
+};
+
+/// Commands that only read, so the raw pass-through may retry them freely.
+const READ_COMMANDS: &[&str] = &[
+    "getuserdata",
+    "getsfdata",
+    "getdetailedsfdata",
+    "reporting",
+    "expiredmasterpwlist",
+];
+
+/// How many times a paged listing is restarted when the company changed while it was read.
+const LISTING_RESTARTS: u32 = 2;
+
+/// A client of one LastPass business account's Enterprise API.
+///
+/// Cheap to clone (the HTTP connection pool is shared). `Debug` shows the endpoint and CID,
+/// never the provisioning hash.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) http: reqwest::Client,
+    pub(crate) endpoint: String,
+    pub(crate) cid: Cid,
+    pub(crate) provhash: ProvisioningHash,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) request_timeout: Duration,
+    page_size: u32,
+    page_concurrency: usize,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoint", &self.endpoint)
+            .field("cid", &self.cid)
+            .field("provhash", &self.provhash)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A page request of `getuserdata`.
+#[derive(Serialize)]
+struct PageRequest<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    disabled: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    admin: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pagesize: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pageindex: Option<u64>,
+}
+
+/// The reply of `disableuser` / `enableuser`.
+#[derive(Deserialize, Default)]
+struct ToggleReply {
+    #[serde(default, deserialize_with = "lenient::text")]
+    status: Option<String>,
+    #[serde(default, deserialize_with = "lenient::list")]
+    disabled_users: Vec<String>,
+    #[serde(default, deserialize_with = "lenient::list")]
+    enabled_users: Vec<String>,
+    #[serde(default, deserialize_with = "lenient::list")]
+    unchanged_users: Vec<String>,
+    #[serde(default, deserialize_with = "lenient::list")]
+    errors: Vec<String>,
+    #[serde(default, deserialize_with = "lenient::list")]
+    error: Vec<String>,
+}
+
+/// What one getuserdata page brought.
+struct Page {
+    total: Option<u64>,
+    count: usize,
+    reply: UserDataReply,
+}
+
+impl Client {
+    /// Builds a client; nothing is sent until a command is called.
+    pub fn new(config: ClientConfig) -> Result<Self, Error> {
+        if config.page_size == 0 {
+            return Err(Error::InvalidInput {
+                field: "page_size",
+                value: "0".to_string(),
+                reason: "a page must hold at least one user",
+            });
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            .user_agent(concat!("lpgate/", env!("CARGO_PKG_VERSION")))
+            .pool_max_idle_per_host(8)
+            .build()
+            .map_err(|e| Error::Setup(e.to_string()))?;
+        Ok(Client {
+            http,
+            endpoint: config.base_url.endpoint(),
+            cid: config.cid,
+            provhash: config.provhash,
+            retry: config.retry,
+            request_timeout: config.request_timeout,
+            page_size: config.page_size,
+            page_concurrency: config.page_concurrency.max(1),
+        })
+    }
+
+    /// The URL every command is posted to.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The account's company ID.
+    pub fn cid(&self) -> Cid {
+        self.cid
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(&self, cmd: &str, bytes: &[u8]) -> Result<T, Error> {
+        decode(cmd, bytes, self.provhash.expose())
+    }
+
+    /// Proves the credentials work with the cheapest real call: one one-user page of
+    /// `getuserdata`, the same call a sync starts with. Returns the company's user count.
+    pub async fn check(&self) -> Result<u64, Error> {
+        let page = self.user_page(UserFilter::All, 1, 0).await?;
+        Ok(page.total.unwrap_or(page.count as u64))
+    }
+
+    /// Lists the whole directory (`getuserdata`), page by page, as one complete listing.
+    ///
+    /// Fails rather than return a shorter list: a page that fails after retries, or a company
+    /// that kept changing while it was paged, is an error, because a missing user would later
+    /// be mistaken for a departure.
+    pub async fn get_user_data(&self, filter: UserFilter) -> Result<Directory, Error> {
+        let mut restarts = 0;
+        loop {
+            match self.list_once(filter).await {
+                Err(Error::Incomplete { .. }) if restarts < LISTING_RESTARTS => {
+                    restarts += 1;
+                    tracing::warn!(restarts, "company changed while paging; listing again");
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn list_once(&self, filter: UserFilter) -> Result<Directory, Error> {
+        const CMD: &str = "getuserdata";
+        let size = self.page_size;
+        let first = self.user_page(filter, size, 0).await?;
+        let total = first.total;
+        let mut acc = Accumulator::default();
+        let mut last_count = first.count;
+        let mut totals_agree = true;
+        acc.add(first.reply);
+        let mut next_index = 1u64;
+        if let Some(total) = total
+            && last_count >= size as usize
+        {
+            // The first page says how many follow: fetch them concurrently, in order.
+            let pages = total.div_ceil(size as u64).max(1);
+            let mut fetched = stream::iter(1..pages)
+                .map(|i| self.user_page(filter, size, i))
+                .buffered(self.page_concurrency);
+            while let Some(page) = fetched.next().await {
+                let page = page?;
+                totals_agree &= page.total == Some(total);
+                last_count = page.count;
+                acc.add(page.reply);
+                next_index += 1;
+            }
+        }
+        // Keep going while pages are full, in case users were added meanwhile.
+        while last_count >= size as usize && total.is_none_or(|t| (acc.len() as u64) < t) {
+            let page = self.user_page(filter, size, next_index).await?;
+            totals_agree &= page.total == total;
+            last_count = page.count;
+            if page.count == 0 {
+                break;
+            }
+            acc.add(page.reply);
+            next_index += 1;
+        }
+        let got = acc.len() as u64;
+        let expected = total.unwrap_or(got);
+        if !totals_agree || got < expected {
+            return Err(Error::Incomplete {
+                command: CMD.to_string(),
+                expected,
+                got,
+            });
+        }
+        Ok(acc.finish(expected))
+    }
+
+    async fn user_page(&self, filter: UserFilter, size: u32, index: u64) -> Result<Page, Error> {
+        const CMD: &str = "getuserdata";
+        let req = PageRequest {
+            username: None,
+            disabled: (filter == UserFilter::Disabled).then_some(1),
+            admin: (filter == UserFilter::Admins).then_some(1),
+            pagesize: Some(size),
+            pageindex: Some(index),
+        };
+        let reply: UserDataReply = self
+            .call(CMD, Some(&req), Replay::Safe, |b| self.decode(CMD, b))
+            .await?;
+        check_reply(CMD, reply.status.as_deref(), &reply.errors, &reply.error)?;
+        Ok(Page {
+            total: reply.total,
+            count: reply.users.0.len(),
+            reply,
+        })
+    }
+
+    /// One user by email, or `None` when LastPass has no such user (`{"Users":[]}`).
+    pub async fn get_user(&self, username: &str) -> Result<Option<User>, Error> {
+        const CMD: &str = "getuserdata";
+        check_email("username", username)?;
+        let req = PageRequest {
+            username: Some(username),
+            disabled: None,
+            admin: None,
+            pagesize: None,
+            pageindex: None,
+        };
+        let reply: UserDataReply = self
+            .call(CMD, Some(&req), Replay::Safe, |b| self.decode(CMD, b))
+            .await?;
+        check_reply(CMD, reply.status.as_deref(), &reply.errors, &reply.error)?;
+        Ok(reply
+            .users
+            .0
+            .into_iter()
+            .find(|u| u.username.eq_ignore_ascii_case(username)))
+    }
+
+    /// Every shared folder and its members' permissions (`getsfdata`).
+    pub async fn get_shared_folders(&self) -> Result<Vec<SharedFolder>, Error> {
+        const CMD: &str = "getsfdata";
+        self.call(CMD, Some(&"all"), Replay::Safe, |b| {
+            parse_folders(CMD, b, self.provhash.expose())
+        })
+        .await
+    }
+
+    /// Shared folders with each member's site domains (`getdetailedsfdata`), paged by folder.
+    ///
+    /// This command is the one LastPass throttles first (HTTP 429); the retry policy honours
+    /// `Retry-After`.
+    pub async fn get_detailed_shared_folders(&self) -> Result<Vec<SharedFolder>, Error> {
+        const CMD: &str = "getdetailedsfdata";
+        let size = self.page_size.min(500);
+        let mut out: Vec<SharedFolder> = Vec::new();
+        let mut seen = HashSet::new();
+        for index in 0u64.. {
+            // The shape the Elastic integration sends in production.
+            let data = json!({"data": "all", "pageindex": index.to_string(), "pagesize": size.to_string()});
+            let page: Vec<SharedFolder> = self
+                .call(CMD, Some(&data), Replay::Safe, |b| {
+                    parse_folders(CMD, b, self.provhash.expose())
+                })
+                .await?;
+            let n = page.len();
+            let mut fresh = 0;
+            for f in page {
+                if seen.insert(f.id.clone()) {
+                    fresh += 1;
+                    out.push(f);
+                }
+            }
+            // A short page ends the listing; a page of nothing new means the server ignored
+            // paging and sent everything at once.
+            if n < size as usize || fresh == 0 {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Creates users, or updates those that exist (`batchadd`). Not retried once sent, since
+    /// a repeat could send a second activation email.
+    pub async fn batch_add(&self, users: &[NewUser]) -> Result<WriteOutcome, Error> {
+        for u in users {
+            check_email("username", &u.username)?;
+        }
+        self.write("batchadd", &users, Replay::OnlyIfUnsent).await
+    }
+
+    /// Adds users to and removes them from groups (`batchchangegrp`); groups are created on
+    /// first use. Safe to repeat.
+    pub async fn batch_change_groups(
+        &self,
+        changes: &[GroupChange],
+    ) -> Result<WriteOutcome, Error> {
+        for c in changes {
+            check_email("username", &c.username)?;
+        }
+        self.write("batchchangegrp", &changes, Replay::Safe).await
+    }
+
+    /// Deactivates, removes, deletes or uninvites one user (`deluser`). Only deactivation is
+    /// retried after it may have reached LastPass: a repeated remove or delete would fail on a
+    /// user that is already gone.
+    pub async fn delete_user(
+        &self,
+        username: &str,
+        action: DeleteAction,
+    ) -> Result<WriteOutcome, Error> {
+        check_email("username", username)?;
+        let replay = if action == DeleteAction::Deactivate {
+            Replay::Safe
+        } else {
+            Replay::OnlyIfUnsent
+        };
+        let data = json!({"username": username, "deleteaction": action});
+        self.write("deluser", &data, replay).await
+    }
+
+    /// Disables users by email (`disableuser`). Safe to repeat.
+    pub async fn disable_users(&self, usernames: &[String]) -> Result<ToggleOutcome, Error> {
+        self.toggle("disableuser", usernames).await
+    }
+
+    /// Re-enables users by email (`enableuser`). Safe to repeat.
+    pub async fn enable_users(&self, usernames: &[String]) -> Result<ToggleOutcome, Error> {
+        self.toggle("enableuser", usernames).await
+    }
+
+    async fn toggle(
+        &self,
+        cmd: &'static str,
+        usernames: &[String],
+    ) -> Result<ToggleOutcome, Error> {
+        for u in usernames {
+            check_email("username", u)?;
+        }
+        let reply: ToggleReply = self
+            .call(cmd, Some(&usernames), Replay::Safe, |b| self.decode(cmd, b))
+            .await?;
+        let status = reply.status.as_deref().map(str::to_ascii_lowercase);
+        let mut errors = reply.errors;
+        errors.extend(reply.error);
+        let ok = matches!(
+            status.as_deref(),
+            Some("success") | Some("ok") | Some("warn")
+        );
+        if !ok {
+            return Err(Error::Rejected {
+                command: cmd.to_string(),
+                errors: if errors.is_empty() {
+                    vec![format!(
+                        "status {}",
+                        reply.status.unwrap_or_else(|| "missing".into())
+                    )]
+                } else {
+                    errors
+                },
+            });
+        }
+        let mut changed = reply.disabled_users;
+        changed.extend(reply.enabled_users);
+        Ok(ToggleOutcome {
+            changed,
+            unchanged: reply.unchanged_users,
+            error: (!errors.is_empty()).then(|| errors.join("; ")),
+        })
+    }
+
+    /// Changes a user's name or MFA usernames (`updateuser`). Safe to repeat.
+    pub async fn update_user(&self, update: &UserUpdate) -> Result<WriteOutcome, Error> {
+        check_email("username", &update.username)?;
+        self.write("updateuser", update, Replay::Safe).await
+    }
+
+    /// Emails the user a master password reset (`resetpassword`). Not repeated once sent.
+    pub async fn reset_password(&self, username: &str) -> Result<WriteOutcome, Error> {
+        self.single("resetpassword", username, Replay::OnlyIfUnsent)
+            .await
+    }
+
+    /// Forces a master password change at next login (`requiremasterpasswordchange`).
+    pub async fn require_master_password_change(
+        &self,
+        username: &str,
+    ) -> Result<WriteOutcome, Error> {
+        self.single("requiremasterpasswordchange", username, Replay::Safe)
+            .await
+    }
+
+    /// Sends the invitation again (`reinviteuser`). Not repeated once sent.
+    pub async fn reinvite_user(&self, username: &str) -> Result<WriteOutcome, Error> {
+        self.single("reinviteuser", username, Replay::OnlyIfUnsent)
+            .await
+    }
+
+    /// Turns off the user's multifactor authentication (`disablemultifactor`).
+    pub async fn disable_multifactor(&self, username: &str) -> Result<WriteOutcome, Error> {
+        self.single("disablemultifactor", username, Replay::Safe)
+            .await
+    }
+
+    async fn single(
+        &self,
+        cmd: &'static str,
+        username: &str,
+        replay: Replay,
+    ) -> Result<WriteOutcome, Error> {
+        check_email("username", username)?;
+        self.write(cmd, &json!({ "username": username }), replay)
+            .await
+    }
+
+    async fn write<D: Serialize>(
+        &self,
+        cmd: &'static str,
+        data: &D,
+        replay: Replay,
+    ) -> Result<WriteOutcome, Error> {
+        let reply: StatusReply = self
+            .call(cmd, Some(data), replay, |b| self.decode(cmd, b))
+            .await?;
+        reply.into_outcome(cmd)
+    }
+
+    /// Reads the event log (`reporting`), newest first, following `next` until complete or
+    /// until `query.limit` events were read.
+    pub async fn reporting(&self, query: &EventQuery) -> Result<Vec<Event>, Error> {
+        const CMD: &str = "reporting";
+        let fmt = |d: chrono::NaiveDateTime| d.format(lenient::DATE_FORMAT).to_string();
+        let mut data = serde_json::Map::new();
+        if let Some(from) = query.from {
+            data.insert("from".into(), Value::String(fmt(from)));
+        }
+        if let Some(to) = query.to {
+            data.insert("to".into(), Value::String(fmt(to)));
+        }
+        data.insert(
+            "user".into(),
+            Value::String(query.user.clone().unwrap_or_else(|| "allusers".into())),
+        );
+        if let Some(search) = &query.search {
+            data.insert("search".into(), Value::String(search.clone()));
+        }
+        if query.admin_only {
+            data.insert("admin".into(), Value::String("1".into()));
+        }
+        let mut events = Vec::new();
+        let mut seen_cursors = HashSet::new();
+        loop {
+            let reply: ReportingReply = self
+                .call(CMD, Some(&data), Replay::Safe, |b| self.decode(CMD, b))
+                .await?;
+            check_reply(CMD, reply.status.as_deref(), &reply.errors, &reply.error)?;
+            events.extend(reply.data.0);
+            if let Some(limit) = query.limit
+                && events.len() >= limit
+            {
+                events.truncate(limit);
+                break;
+            }
+            match reply.next {
+                None | Some(Value::Null) => break,
+                Some(Value::String(s)) if s.is_empty() => break,
+                Some(next) => {
+                    if !seen_cursors.insert(next.to_string()) {
+                        return Err(Error::Decode {
+                            command: CMD.to_string(),
+                            reason: format!(
+                                "LastPass returned the same next cursor twice ({next})"
+                            ),
+                            snippet: String::new(),
+                        });
+                    }
+                    data.insert("next".into(), next);
+                }
+            }
+        }
+        Ok(events)
+    }
+
+    /// Pushes a site into users' vaults (`pushsitestousers`); returns the push id. Not
+    /// repeated once sent (a repeat pushes a duplicate).
+    pub async fn push_site(&self, site: &PushSite) -> Result<String, Error> {
+        const CMD: &str = "pushsitestousers";
+        let reply: PushReply = self
+            .call(CMD, Some(site), Replay::OnlyIfUnsent, |b| {
+                self.decode(CMD, b)
+            })
+            .await?;
+        let psid = reply.psid.clone();
+        StatusReply {
+            status: reply.status,
+            errors: reply.errors,
+            error: reply.error,
+        }
+        .into_outcome(CMD)?;
+        psid.ok_or_else(|| Error::Decode {
+            command: CMD.to_string(),
+            reason: "the reply has no psid".to_string(),
+            snippet: String::new(),
+        })
+    }
+
+    /// Users whose master password has expired (`expiredmasterpwlist`), all pages.
+    pub async fn expired_master_passwords(&self) -> Result<Vec<ExpiredPassword>, Error> {
+        const CMD: &str = "expiredmasterpwlist";
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut data = json!({"limit": 500});
+            if let Some(t) = &token {
+                data["continuation_token"] = Value::String(t.clone());
+            }
+            let reply: ExpiredReply = self
+                .call(CMD, Some(&data), Replay::Safe, |b| self.decode(CMD, b))
+                .await?;
+            check_reply(CMD, reply.status.as_deref(), &reply.errors, &reply.error)?;
+            out.extend(reply.items.unwrap_or_default());
+            let next = reply.continuation.and_then(|c| {
+                c.token
+                    .filter(|_| c.remaining_item_count.is_none_or(|n| n > 0))
+            });
+            match next {
+                Some(t) if token.as_deref() != Some(t.as_str()) => token = Some(t),
+                Some(_) => {
+                    return Err(Error::Decode {
+                        command: CMD.to_string(),
+                        reason: "LastPass returned the same continuation token twice".to_string(),
+                        snippet: String::new(),
+                    });
+                }
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sends any command with any `data` and returns the reply as JSON: the 1:1 pass-through.
+    ///
+    /// Known read commands are retried like reads; anything else only when it cannot have
+    /// been processed. An XML error body becomes the matching error.
+    pub async fn raw(&self, cmd: &str, data: Option<&Value>) -> Result<Value, Error> {
+        if cmd.is_empty()
+            || cmd.len() > 64
+            || !cmd.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Err(Error::InvalidInput {
+                field: "cmd",
+                value: cmd.to_string(),
+                reason: "a command is 1-64 letters, digits or underscores",
+            });
+        }
+        let replay = if READ_COMMANDS.contains(&cmd) {
+            Replay::Safe
+        } else {
+            Replay::OnlyIfUnsent
+        };
+        self.call(cmd, data, replay, |b| {
+            serde_json::from_slice::<Value>(b)
+                .map_err(|e| not_json(cmd, b, self.provhash.expose(), e.to_string()))
+        })
+        .await
+    }
+}
+
+/// A read reply that carries a failure status or errors instead of data is an error.
+fn check_reply(
+    cmd: &str,
+    status: Option<&str>,
+    errors: &[String],
+    error: &[String],
+) -> Result<(), Error> {
+    let messages: Vec<String> = errors.iter().chain(error).cloned().collect();
+    StatusReply::check_read(status, messages, cmd)
+}
+
+/// `getsfdata` replies are a bare map of folders; `status`/`errors` keys may appear among them.
+fn parse_folders(cmd: &str, bytes: &[u8], secret: &str) -> Result<Vec<SharedFolder>, Error> {
+    let map: serde_json::Map<String, Value> = match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(m)) => m,
+        Ok(Value::Array(a)) if a.is_empty() => return Ok(Vec::new()),
+        Ok(other) => {
+            return Err(Error::Decode {
+                command: cmd.to_string(),
+                reason: format!("expected an object of folders, got {}", kind(&other)),
+                snippet: String::new(),
+            });
+        }
+        Err(e) => return Err(not_json(cmd, bytes, secret, e.to_string())),
+    };
+    let status = map
+        .get("status")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let mut messages = Vec::new();
+    for key in ["errors", "error"] {
+        match map.get(key) {
+            Some(Value::Array(a)) => {
+                messages.extend(a.iter().filter_map(|v| v.as_str().map(str::to_string)))
+            }
+            Some(Value::String(s)) if !s.is_empty() => messages.push(s.clone()),
+            _ => {}
+        }
+    }
+    StatusReply::check_read(status.as_deref(), messages, cmd)?;
+    let mut out = Vec::with_capacity(map.len());
+    for (id, value) in map {
+        if !value.is_object() {
+            continue;
+        }
+        let mut folder: SharedFolder =
+            serde_json::from_value(value).map_err(|e| Error::Decode {
+                command: cmd.to_string(),
+                reason: format!("folder {id}: {e}"),
+                snippet: String::new(),
+            })?;
+        folder.id = id;
+        out.push(folder);
+    }
+    out.sort_by(|a, b| numeric_order(&a.id, &b.id));
+    Ok(out)
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Orders numeric id strings as numbers.
+fn numeric_order(a: &str, b: &str) -> std::cmp::Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+/// Merges pages into one directory, each user once.
+#[derive(Default)]
+struct Accumulator {
+    users: Vec<User>,
+    ids: HashSet<String>,
+    groups: BTreeMap<String, Vec<String>>,
+    saw_group_map: bool,
+    invited: Vec<String>,
+}
+
+impl Accumulator {
+    fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    fn add(&mut self, reply: UserDataReply) {
+        if let Some(groups) = reply.groups {
+            self.saw_group_map = true;
+            for (name, members) in groups.0 {
+                self.groups.entry(name).or_default().extend(members);
+            }
+        }
+        for u in reply.users.0 {
+            if self.ids.insert(u.id.clone()) {
+                self.users.push(u);
+            }
+        }
+        self.invited.extend(reply.invited);
+    }
+
+    fn finish(mut self, total: u64) -> Directory {
+        if !self.saw_group_map {
+            // Paged replies carry no Groups map: rebuild it from each user's groups.
+            for u in &self.users {
+                for g in &u.groups {
+                    self.groups
+                        .entry(g.clone())
+                        .or_default()
+                        .push(u.username.clone());
+                }
+            }
+        }
+        for members in self.groups.values_mut() {
+            members.sort();
+            members.dedup();
+        }
+        self.users.sort_by(|a, b| numeric_order(&a.id, &b.id));
+        self.invited.sort();
+        self.invited.dedup();
+        Directory {
+            total,
+            users: self.users,
+            groups: self.groups,
+            invited: self.invited,
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! One module per command; this one only dispatches and maps errors to exit codes.
+
+mod bench;
+mod demo;
+mod emulator;
+
+use crate::cli::{BenchWhat, Cli, Command};
+
+/// A mistake in how the command was called: exit status 2.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Demo(args) => demo::run(args).await,
+        Command::Emulator(args) => emulator::run(args).await,
+        Command::Bench(args) => match args.what {
+            BenchWhat::Fetch(a) => bench::fetch(a).await,
+        },
+    }
+}
+
+/// The exit status for a failed command: 2 for usage mistakes, 1 for everything else.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    if err.downcast_ref::<UsageError>().is_some() {
+        2
+    } else {
+        1
+    }
+}

@@ -1,0 +1,120 @@
+//! Account rows.
+
+use lpgate_store::{AccountEndpoint, AccountId, AccountRow, NewAccount, StoreError, StoreResult};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::backend;
+use crate::rows::{opt_utc, parse_utc, utc};
+
+const COLUMNS: &str = "id, name, cid, region, url, provhash_sealed, enabled, time_zone, \
+                       sync_interval_secs, created_at, last_synced_at";
+
+fn from_row(r: &Row) -> rusqlite::Result<AccountRow> {
+    let region: Option<String> = r.get("region")?;
+    let url: Option<String> = r.get("url")?;
+    let endpoint = match (region, url) {
+        (_, Some(u)) => AccountEndpoint::Url(u),
+        (Some(reg), None) => AccountEndpoint::Region(reg),
+        (None, None) => AccountEndpoint::Region("us".into()),
+    };
+    Ok(AccountRow {
+        id: AccountId(r.get("id")?),
+        name: r.get("name")?,
+        cid: r.get::<_, i64>("cid")? as u64,
+        endpoint,
+        provhash_sealed: r.get("provhash_sealed")?,
+        enabled: r.get("enabled")?,
+        time_zone: r.get("time_zone")?,
+        sync_interval_secs: r.get("sync_interval_secs")?,
+        created_at: parse_utc(&r.get::<_, String>("created_at")?)?,
+        last_synced_at: opt_utc(r, "last_synced_at")?,
+    })
+}
+
+pub fn add(conn: &Connection, a: NewAccount) -> StoreResult<AccountRow> {
+    let (region, url) = match &a.endpoint {
+        AccountEndpoint::Region(r) => (Some(r.clone()), None),
+        AccountEndpoint::Url(u) => (None, Some(u.clone())),
+    };
+    let res = conn.execute(
+        "INSERT INTO accounts (name, cid, region, url, provhash_sealed, time_zone, sync_interval_secs, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![a.name, a.cid as i64, region, url, a.provhash_sealed, a.time_zone, a.sync_interval_secs, utc(a.now)],
+    );
+    match res {
+        Ok(_) => get(conn, &a.name),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Err(StoreError::Conflict(format!(
+                "an account named {:?} already exists",
+                a.name
+            )))
+        }
+        Err(e) => Err(backend("add account")(e)),
+    }
+}
+
+pub fn list(conn: &Connection) -> StoreResult<Vec<AccountRow>> {
+    let mut stmt = conn
+        .prepare(&format!("SELECT {COLUMNS} FROM accounts ORDER BY name"))
+        .map_err(backend("list accounts"))?;
+    let rows = stmt
+        .query_map([], from_row)
+        .map_err(backend("list accounts"))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend("list accounts"))?;
+    Ok(rows)
+}
+
+pub fn get(conn: &Connection, name: &str) -> StoreResult<AccountRow> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM accounts WHERE name = ?1"),
+        [name],
+        from_row,
+    )
+    .optional()
+    .map_err(backend("read account"))?
+    .ok_or_else(|| StoreError::NotFound {
+        what: "account",
+        name: name.to_string(),
+    })
+}
+
+fn changed(n: usize, name: &str) -> StoreResult<()> {
+    if n == 0 {
+        Err(StoreError::NotFound {
+            what: "account",
+            name: name.to_string(),
+        })
+    } else {
+        Ok(())
+    }
+}
+
+pub fn set_enabled(conn: &Connection, name: &str, enabled: bool) -> StoreResult<()> {
+    let n = conn
+        .execute(
+            "UPDATE accounts SET enabled = ?2 WHERE name = ?1",
+            params![name, enabled],
+        )
+        .map_err(backend("update account"))?;
+    changed(n, name)
+}
+
+pub fn set_provhash(conn: &Connection, name: &str, sealed: Vec<u8>) -> StoreResult<()> {
+    let n = conn
+        .execute(
+            "UPDATE accounts SET provhash_sealed = ?2 WHERE name = ?1",
+            params![name, sealed],
+        )
+        .map_err(backend("update account"))?;
+    changed(n, name)
+}
+
+pub fn remove(conn: &mut Connection, name: &str) -> StoreResult<()> {
+    let n = conn
+        .execute("DELETE FROM accounts WHERE name = ?1", [name])
+        .map_err(backend("remove account"))?;
+    changed(n, name)
+}

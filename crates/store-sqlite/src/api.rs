@@ -1,0 +1,168 @@
+//! `impl Store for SqliteStore`: each method moves its work to the blocking pool.
+
+use chrono::{DateTime, Utc};
+use lpgate_domain::{FolderRecord, UserRecord};
+use lpgate_store::{
+    AccountId, AccountLock, AccountRow, ChangeRow, EventRow, FolderRow, GroupRow, NewAccount,
+    RunId, SnapshotIndex, Store, StoreResult, SyncRunRow, SyncWrite, UserQuery, UserRow,
+};
+
+use crate::rows::utc;
+use crate::{SqliteStore, accounts, lock, read, sync};
+
+impl Store for SqliteStore {
+    async fn add_account(&self, account: NewAccount) -> StoreResult<AccountRow> {
+        self.write("add account", move |c| accounts::add(c, account))
+            .await
+    }
+
+    async fn list_accounts(&self) -> StoreResult<Vec<AccountRow>> {
+        self.read("list accounts", accounts::list).await
+    }
+
+    async fn account(&self, name: &str) -> StoreResult<AccountRow> {
+        let name = name.to_string();
+        self.read("read account", move |c| accounts::get(c, &name))
+            .await
+    }
+
+    async fn set_account_enabled(&self, name: &str, enabled: bool) -> StoreResult<()> {
+        let name = name.to_string();
+        self.write("update account", move |c| {
+            accounts::set_enabled(c, &name, enabled)
+        })
+        .await
+    }
+
+    async fn set_account_provhash(&self, name: &str, sealed: Vec<u8>) -> StoreResult<()> {
+        let name = name.to_string();
+        self.write("update account", move |c| {
+            accounts::set_provhash(c, &name, sealed)
+        })
+        .await
+    }
+
+    async fn remove_account(&self, name: &str) -> StoreResult<()> {
+        let name = name.to_string();
+        self.write("remove account", move |c| accounts::remove(c, &name))
+            .await
+    }
+
+    async fn try_lock_account(&self, account: AccountId) -> StoreResult<Box<dyn AccountLock>> {
+        let path = self.path().to_path_buf();
+        tokio::task::spawn_blocking(move || lock::try_lock(path, account))
+            .await
+            .map_err(|e| lpgate_store::StoreError::Backend {
+                context: "sync lock",
+                message: e.to_string(),
+            })?
+    }
+
+    async fn begin_run(&self, account: AccountId, now: DateTime<Utc>) -> StoreResult<RunId> {
+        self.write("begin sync run", move |c| sync::begin_run(c, account, now))
+            .await
+    }
+
+    async fn snapshot_index(&self, account: AccountId) -> StoreResult<SnapshotIndex> {
+        self.read("read snapshot index", move |c| {
+            sync::snapshot_index(c, account)
+        })
+        .await
+    }
+
+    async fn load_users(
+        &self,
+        account: AccountId,
+        emails: Vec<String>,
+    ) -> StoreResult<Vec<UserRecord>> {
+        self.read("load users", move |c| sync::load_users(c, account, &emails))
+            .await
+    }
+
+    async fn load_folders(
+        &self,
+        account: AccountId,
+        ids: Vec<String>,
+    ) -> StoreResult<Vec<FolderRecord>> {
+        self.read("load folders", move |c| {
+            sync::load_folders(c, account, &ids)
+        })
+        .await
+    }
+
+    async fn commit_sync(&self, write: SyncWrite) -> StoreResult<SyncRunRow> {
+        self.write("write sync", move |c| sync::commit(c, write))
+            .await
+    }
+
+    async fn fail_run(
+        &self,
+        run: RunId,
+        now: DateTime<Utc>,
+        error: String,
+    ) -> StoreResult<SyncRunRow> {
+        self.write("record failed run", move |c| {
+            sync::fail_run(c, run, now, &error)
+        })
+        .await
+    }
+
+    async fn list_runs(
+        &self,
+        account: Option<String>,
+        limit: usize,
+    ) -> StoreResult<Vec<SyncRunRow>> {
+        self.read("list sync runs", move |c| {
+            sync::list_runs(c, account.as_deref(), limit)
+        })
+        .await
+    }
+
+    async fn list_users(&self, query: UserQuery) -> StoreResult<Vec<UserRow>> {
+        self.read("list users", move |c| read::users(c, &query))
+            .await
+    }
+
+    async fn list_groups(&self, account: Option<String>) -> StoreResult<Vec<GroupRow>> {
+        self.read("list groups", move |c| read::groups(c, account.as_deref()))
+            .await
+    }
+
+    async fn list_folders(&self, account: Option<String>) -> StoreResult<Vec<FolderRow>> {
+        self.read("list folders", move |c| {
+            read::folders(c, account.as_deref())
+        })
+        .await
+    }
+
+    async fn list_changes(
+        &self,
+        account: Option<String>,
+        since: Option<DateTime<Utc>>,
+        kind: Option<String>,
+        limit: usize,
+    ) -> StoreResult<Vec<ChangeRow>> {
+        self.read("list changes", move |c| {
+            read::changes(
+                c,
+                account.as_deref(),
+                since.map(utc),
+                kind.as_deref(),
+                limit,
+            )
+        })
+        .await
+    }
+
+    async fn list_events(
+        &self,
+        account: Option<String>,
+        since: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> StoreResult<Vec<EventRow>> {
+        self.read("list events", move |c| {
+            read::events(c, account.as_deref(), since.map(utc), limit)
+        })
+        .await
+    }
+}

@@ -1,0 +1,153 @@
+//! lpgate's embedded default store: one SQLite file (bundled SQLite, WAL), migrations that
+//! run themselves, and the [`Store`] trait implemented with blocking calls moved off the async
+//! runtime.
+//!
+//! One writer connection (SQLite allows one writer at a time anyway) and a small pool of
+//! reader connections, which WAL lets read while a sync writes. Sync locks are advisory file
+//! locks beside the database, so a process killed mid-sync releases its lock with its life.
+
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod accounts;
+mod api;
+mod lock;
+mod read;
+mod rows;
+mod schema;
+mod sync;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use lpgate_store::{StoreError, StoreResult};
+use rusqlite::{Connection, OpenFlags};
+
+/// The SQLite store. Cheap to clone.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.path)
+            .finish()
+    }
+}
+
+pub(crate) fn backend(context: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
+    move |e| StoreError::Backend {
+        context,
+        message: e.to_string(),
+    }
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -65536;",
+    )
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `path` and migrates it.
+    pub async fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
+        let path = path.as_ref().to_path_buf();
+        tokio::task::spawn_blocking(move || Self::open_blocking(path))
+            .await
+            .map_err(|e| StoreError::Backend {
+                context: "open",
+                message: e.to_string(),
+            })?
+    }
+
+    fn open_blocking(path: PathBuf) -> StoreResult<Self> {
+        let mut conn = Connection::open(&path).map_err(|e| StoreError::Backend {
+            context: "open",
+            message: format!("{}: {e}", path.display()),
+        })?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(backend("open: enable WAL"))?;
+        configure(&conn).map_err(backend("open: configure"))?;
+        schema::migrate(&mut conn).map_err(backend("migrate"))?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                path,
+                writer: Mutex::new(conn),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` with the writer connection on the blocking pool.
+    pub(crate) async fn write<T, F>(&self, what: &'static str, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = inner.writer.lock().map_err(|_| StoreError::Backend {
+                context: what,
+                message: "the writer connection was poisoned by an earlier panic".into(),
+            })?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Backend {
+            context: what,
+            message: e.to_string(),
+        })?
+    }
+
+    /// Runs `f` with a reader connection on the blocking pool.
+    pub(crate) async fn read<T, F>(&self, what: &'static str, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.readers.lock().ok().and_then(|mut p| p.pop());
+            let conn = match pooled {
+                Some(c) => c,
+                None => {
+                    let c = Connection::open_with_flags(
+                        &inner.path,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )
+                    .map_err(backend("open reader"))?;
+                    configure(&c).map_err(backend("open reader"))?;
+                    c
+                }
+            };
+            let out = f(&conn);
+            if let Ok(mut pool) = inner.readers.lock()
+                && pool.len() < 4
+            {
+                pool.push(conn);
+            }
+            out
+        })
+        .await
+        .map_err(|e| StoreError::Backend {
+            context: what,
+            message: e.to_string(),
+        })?
+    }
+}

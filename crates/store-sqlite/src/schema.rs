@@ -1,0 +1,189 @@
+//! Migrations, applied in order at open; `PRAGMA user_version` records how far a file got.
+//! Each runs in its own transaction, so a crash mid-migration leaves the previous version.
+
+use rusqlite::Connection;
+
+/// Every migration, in order. Never edit one that has shipped: add another.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE accounts (
+    id                  INTEGER PRIMARY KEY,
+    name                TEXT NOT NULL UNIQUE,
+    cid                 INTEGER NOT NULL,
+    region              TEXT,
+    url                 TEXT,
+    provhash_sealed     BLOB NOT NULL,
+    enabled             INTEGER NOT NULL DEFAULT 1,
+    time_zone           TEXT NOT NULL,
+    sync_interval_secs  INTEGER NOT NULL,
+    created_at          TEXT NOT NULL,
+    last_synced_at      TEXT,
+    has_snapshot        INTEGER NOT NULL DEFAULT 0,
+    event_watermark     TEXT
+);
+
+CREATE TABLE sync_runs (
+    id           INTEGER PRIMARY KEY,
+    account_id   INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    started_at   TEXT NOT NULL,
+    finished_at  TEXT,
+    outcome      TEXT NOT NULL,
+    error        TEXT,
+    users        INTEGER NOT NULL DEFAULT 0,
+    groups_count INTEGER NOT NULL DEFAULT 0,
+    folders      INTEGER NOT NULL DEFAULT 0,
+    events       INTEGER NOT NULL DEFAULT 0,
+    changes      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX sync_runs_account ON sync_runs(account_id, id);
+
+-- The current state of every user ever seen; deprovisioned users stay with that status.
+CREATE TABLE users (
+    account_id              INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    email                   TEXT NOT NULL,
+    lastpass_id             TEXT,
+    fullname                TEXT NOT NULL,
+    status                  TEXT NOT NULL,
+    admin                   INTEGER NOT NULL,
+    disabled                INTEGER NOT NULL,
+    never_logged_in         INTEGER NOT NULL,
+    invited_only            INTEGER NOT NULL,
+    mp_strength             INTEGER,
+    total_score             REAL,
+    created_local           TEXT,
+    created_at              TEXT,
+    last_pw_change_local    TEXT,
+    last_pw_change_at       TEXT,
+    last_login_local        TEXT,
+    last_login_at           TEXT,
+    duo_username            TEXT,
+    multifactor             TEXT,
+    linked                  TEXT,
+    password_reset_required INTEGER NOT NULL,
+    sites                   INTEGER,
+    notes                   INTEGER,
+    formfills               INTEGER,
+    applications            INTEGER,
+    attachments             INTEGER,
+    groups_json             TEXT NOT NULL,
+    fingerprint             INTEGER NOT NULL,
+    first_seen              TEXT NOT NULL,
+    last_seen               TEXT,
+    valid_from              TEXT NOT NULL,
+    PRIMARY KEY (account_id, email)
+) WITHOUT ROWID;
+
+-- Past versions of users: a row per version that is no longer current, [valid_from, valid_to).
+CREATE TABLE users_history (
+    account_id              INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    email                   TEXT NOT NULL,
+    lastpass_id             TEXT,
+    fullname                TEXT NOT NULL,
+    status                  TEXT NOT NULL,
+    admin                   INTEGER NOT NULL,
+    disabled                INTEGER NOT NULL,
+    never_logged_in         INTEGER NOT NULL,
+    invited_only            INTEGER NOT NULL,
+    mp_strength             INTEGER,
+    total_score             REAL,
+    created_local           TEXT,
+    created_at              TEXT,
+    last_pw_change_local    TEXT,
+    last_pw_change_at       TEXT,
+    last_login_local        TEXT,
+    last_login_at           TEXT,
+    duo_username            TEXT,
+    multifactor             TEXT,
+    linked                  TEXT,
+    password_reset_required INTEGER NOT NULL,
+    sites                   INTEGER,
+    notes                   INTEGER,
+    formfills               INTEGER,
+    applications            INTEGER,
+    attachments             INTEGER,
+    groups_json             TEXT NOT NULL,
+    valid_from              TEXT NOT NULL,
+    valid_to                TEXT NOT NULL
+);
+CREATE INDEX users_history_by_user ON users_history(account_id, email, valid_from);
+CREATE INDEX users_history_by_time ON users_history(account_id, valid_from, valid_to);
+
+CREATE TABLE groups (
+    account_id  INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    first_seen  TEXT NOT NULL,
+    PRIMARY KEY (account_id, name)
+) WITHOUT ROWID;
+
+CREATE TABLE memberships (
+    account_id  INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    group_name  TEXT NOT NULL,
+    email       TEXT NOT NULL,
+    PRIMARY KEY (account_id, group_name, email)
+) WITHOUT ROWID;
+CREATE INDEX memberships_by_user ON memberships(account_id, email);
+
+CREATE TABLE folders (
+    account_id  INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    id          TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    deleted     INTEGER NOT NULL,
+    score       REAL,
+    fingerprint INTEGER NOT NULL,
+    first_seen  TEXT NOT NULL,
+    PRIMARY KEY (account_id, id)
+) WITHOUT ROWID;
+
+CREATE TABLE folder_members (
+    account_id      INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    folder_id       TEXT NOT NULL,
+    email           TEXT NOT NULL,
+    readonly        INTEGER NOT NULL,
+    give            INTEGER NOT NULL,
+    can_administer  INTEGER NOT NULL,
+    superadmin      INTEGER NOT NULL,
+    PRIMARY KEY (account_id, folder_id, email)
+) WITHOUT ROWID;
+CREATE INDEX folder_members_by_user ON folder_members(account_id, email);
+
+CREATE TABLE events (
+    id          INTEGER PRIMARY KEY,
+    account_id  INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    time_local  TEXT NOT NULL,
+    time_at     TEXT NOT NULL,
+    username    TEXT NOT NULL,
+    ip_address  TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    data        TEXT NOT NULL,
+    UNIQUE (account_id, time_local, username, action, data, ip_address)
+);
+CREATE INDEX events_by_time ON events(account_id, time_at);
+
+CREATE TABLE changes (
+    id          INTEGER PRIMARY KEY,
+    account_id  INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    run_id      INTEGER NOT NULL,
+    at          TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    related     TEXT,
+    before      TEXT,
+    after       TEXT
+);
+CREATE INDEX changes_by_time ON changes(account_id, at);
+CREATE INDEX changes_by_kind ON changes(kind, at);
+"#];
+
+/// Brings the file up to the newest schema.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: usize =
+        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "store migrated");
+    }
+    Ok(())
+}

@@ -1,0 +1,536 @@
+//! The sync path: the snapshot index, full records of what changed, and the one transaction
+//! that writes a successful run.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use lpgate_domain::{
+    AccountStatus, FolderMemberRecord, FolderRecord, UserRecord, fingerprint::Fingerprint,
+};
+use lpgate_store::{
+    AccountId, RunId, RunOutcome, SnapshotIndex, StoreError, StoreResult, SyncRunRow, SyncWrite,
+};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+
+use crate::backend;
+use crate::rows::{local, opt_local, opt_utc, parse_local, parse_utc, utc};
+
+/// Columns shared by `users` and `users_history`, in one order.
+pub const USER_COLUMNS: &str = "email, lastpass_id, fullname, status, admin, disabled, never_logged_in, \
+    invited_only, mp_strength, total_score, created_local, created_at, last_pw_change_local, \
+    last_pw_change_at, last_login_local, last_login_at, duo_username, multifactor, linked, \
+    password_reset_required, sites, notes, formfills, applications, attachments, groups_json";
+
+pub fn begin_run(conn: &Connection, account: AccountId, now: DateTime<Utc>) -> StoreResult<RunId> {
+    // With the account lock held, a run still marked running belongs to a dead process.
+    conn.execute(
+        "UPDATE sync_runs SET outcome = 'interrupted', finished_at = ?2,
+                error = 'the process running this sync stopped before it finished; nothing it fetched was stored'
+         WHERE account_id = ?1 AND outcome = 'running'",
+        params![account.0, utc(now)],
+    )
+    .map_err(backend("begin sync run"))?;
+    conn.execute(
+        "INSERT INTO sync_runs (account_id, started_at, outcome) VALUES (?1, ?2, 'running')",
+        params![account.0, utc(now)],
+    )
+    .map_err(backend("begin sync run"))?;
+    Ok(RunId(conn.last_insert_rowid()))
+}
+
+pub fn fail_run(
+    conn: &Connection,
+    run: RunId,
+    now: DateTime<Utc>,
+    error: &str,
+) -> StoreResult<SyncRunRow> {
+    conn.execute(
+        "UPDATE sync_runs SET outcome = 'failed', finished_at = ?2, error = ?3 WHERE id = ?1",
+        params![run.0, utc(now), error],
+    )
+    .map_err(backend("record failed run"))?;
+    get_run(conn, run)
+}
+
+const RUN_COLUMNS: &str = "r.id, a.name AS account, r.started_at, r.finished_at, r.outcome, r.error, \
+                           r.users, r.groups_count, r.folders, r.events, r.changes";
+
+fn run_from_row(r: &Row) -> rusqlite::Result<SyncRunRow> {
+    let outcome: String = r.get("outcome")?;
+    Ok(SyncRunRow {
+        id: RunId(r.get("id")?),
+        account: r.get("account")?,
+        started_at: parse_utc(&r.get::<_, String>("started_at")?)?,
+        finished_at: opt_utc(r, "finished_at")?,
+        outcome: RunOutcome::parse(&outcome).unwrap_or(RunOutcome::Failed),
+        error: r.get("error")?,
+        users: r.get("users")?,
+        groups: r.get("groups_count")?,
+        folders: r.get("folders")?,
+        events: r.get("events")?,
+        changes: r.get("changes")?,
+    })
+}
+
+pub fn get_run(conn: &Connection, run: RunId) -> StoreResult<SyncRunRow> {
+    conn.query_row(
+        &format!("SELECT {RUN_COLUMNS} FROM sync_runs r JOIN accounts a ON a.id = r.account_id WHERE r.id = ?1"),
+        [run.0],
+        run_from_row,
+    )
+    .optional()
+    .map_err(backend("read sync run"))?
+    .ok_or_else(|| StoreError::NotFound {
+        what: "sync run",
+        name: run.0.to_string(),
+    })
+}
+
+pub fn list_runs(
+    conn: &Connection,
+    account: Option<&str>,
+    limit: usize,
+) -> StoreResult<Vec<SyncRunRow>> {
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT {RUN_COLUMNS} FROM sync_runs r JOIN accounts a ON a.id = r.account_id
+             WHERE (?1 IS NULL OR a.name = ?1) ORDER BY r.id DESC LIMIT ?2"
+        ))
+        .map_err(backend("list sync runs"))?;
+    stmt.query_map(params![account, limit as i64], run_from_row)
+        .map_err(backend("list sync runs"))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend("list sync runs"))
+}
+
+pub fn snapshot_index(conn: &Connection, account: AccountId) -> StoreResult<SnapshotIndex> {
+    let ctx = "read snapshot index";
+    let (has_snapshot, watermark): (bool, Option<String>) = conn
+        .query_row(
+            "SELECT has_snapshot, event_watermark FROM accounts WHERE id = ?1",
+            [account.0],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(backend(ctx))?;
+    let mut index = SnapshotIndex {
+        has_snapshot,
+        event_watermark: watermark
+            .as_deref()
+            .map(parse_local)
+            .transpose()
+            .map_err(backend(ctx))?,
+        ..SnapshotIndex::default()
+    };
+    let mut stmt = conn
+        .prepare("SELECT email, fingerprint, status FROM users WHERE account_id = ?1")
+        .map_err(backend(ctx))?;
+    let mut rows = stmt.query([account.0]).map_err(backend(ctx))?;
+    while let Some(r) = rows.next().map_err(backend(ctx))? {
+        let email: String = r.get(0).map_err(backend(ctx))?;
+        let status: String = r.get(2).map_err(backend(ctx))?;
+        if status == AccountStatus::Deprovisioned.as_str() {
+            index.deprovisioned.insert(email);
+        } else {
+            index.users.insert(email, r.get(1).map_err(backend(ctx))?);
+        }
+    }
+    let mut stmt = conn
+        .prepare("SELECT id, fingerprint FROM folders WHERE account_id = ?1")
+        .map_err(backend(ctx))?;
+    let mut rows = stmt.query([account.0]).map_err(backend(ctx))?;
+    while let Some(r) = rows.next().map_err(backend(ctx))? {
+        index.folders.insert(
+            r.get(0).map_err(backend(ctx))?,
+            r.get(1).map_err(backend(ctx))?,
+        );
+    }
+    let mut stmt = conn
+        .prepare("SELECT name FROM groups WHERE account_id = ?1")
+        .map_err(backend(ctx))?;
+    index.groups = stmt
+        .query_map([account.0], |r| r.get(0))
+        .map_err(backend(ctx))?
+        .collect::<Result<BTreeSet<String>, _>>()
+        .map_err(backend(ctx))?;
+    Ok(index)
+}
+
+/// Decodes a `users` / `users_history` row into a record.
+pub fn user_from_row(r: &Row) -> rusqlite::Result<UserRecord> {
+    let status: String = r.get("status")?;
+    let groups: String = r.get("groups_json")?;
+    Ok(UserRecord {
+        email: r.get("email")?,
+        lastpass_id: r.get("lastpass_id")?,
+        fullname: r.get("fullname")?,
+        status: status.parse().unwrap_or(AccountStatus::Active),
+        admin: r.get("admin")?,
+        disabled: r.get("disabled")?,
+        never_logged_in: r.get("never_logged_in")?,
+        invited_only: r.get("invited_only")?,
+        mp_strength: r.get("mp_strength")?,
+        total_score: r.get("total_score")?,
+        created: opt_local(r, "created_local")?,
+        last_pw_change: opt_local(r, "last_pw_change_local")?,
+        last_login: opt_local(r, "last_login_local")?,
+        duo_username: r.get("duo_username")?,
+        multifactor: r.get("multifactor")?,
+        linked: r.get("linked")?,
+        password_reset_required: r.get("password_reset_required")?,
+        sites: r.get("sites")?,
+        notes: r.get("notes")?,
+        formfills: r.get("formfills")?,
+        applications: r.get("applications")?,
+        attachments: r.get("attachments")?,
+        groups: serde_json::from_str(&groups).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })?,
+    })
+}
+
+pub fn load_users(
+    conn: &Connection,
+    account: AccountId,
+    emails: &[String],
+) -> StoreResult<Vec<UserRecord>> {
+    let ctx = "load users";
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE account_id = ?1 AND email = ?2"
+        ))
+        .map_err(backend(ctx))?;
+    let mut out = Vec::with_capacity(emails.len());
+    for e in emails {
+        if let Some(u) = stmt
+            .query_row(params![account.0, e], user_from_row)
+            .optional()
+            .map_err(backend(ctx))?
+        {
+            out.push(u);
+        }
+    }
+    Ok(out)
+}
+
+pub fn load_folders(
+    conn: &Connection,
+    account: AccountId,
+    ids: &[String],
+) -> StoreResult<Vec<FolderRecord>> {
+    let ctx = "load folders";
+    let mut folder = conn
+        .prepare_cached(
+            "SELECT id, name, deleted, score FROM folders WHERE account_id = ?1 AND id = ?2",
+        )
+        .map_err(backend(ctx))?;
+    let mut members = conn
+        .prepare_cached(
+            "SELECT email, readonly, give, can_administer, superadmin FROM folder_members
+             WHERE account_id = ?1 AND folder_id = ?2 ORDER BY email",
+        )
+        .map_err(backend(ctx))?;
+    let mut out = Vec::new();
+    for id in ids {
+        let Some(mut f) = folder
+            .query_row(params![account.0, id], |r| {
+                Ok(FolderRecord {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    deleted: r.get(2)?,
+                    score: r.get(3)?,
+                    members: Vec::new(),
+                })
+            })
+            .optional()
+            .map_err(backend(ctx))?
+        else {
+            continue;
+        };
+        f.members = members
+            .query_map(params![account.0, id], |r| {
+                Ok(FolderMemberRecord {
+                    email: r.get(0)?,
+                    readonly: r.get(1)?,
+                    give: r.get(2)?,
+                    can_administer: r.get(3)?,
+                    superadmin: r.get(4)?,
+                })
+            })
+            .map_err(backend(ctx))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(backend(ctx))?;
+        out.push(f);
+    }
+    Ok(out)
+}
+
+/// A group's stable id: LastPass has none, so one is derived from account and name.
+pub fn group_id(account: AccountId, name: &str) -> String {
+    let mut f = Fingerprint::default();
+    f.u64(account.0 as u64).str(name);
+    format!("g{:016x}", f.finish() as u64)
+}
+
+pub fn commit(conn: &mut Connection, w: SyncWrite) -> StoreResult<SyncRunRow> {
+    let ctx = "write sync";
+    let tx = conn.transaction().map_err(backend(ctx))?;
+    let now = utc(w.now);
+    let acct = w.account.0;
+    let (has_snapshot, previous_sync): (bool, Option<String>) = tx
+        .query_row(
+            "SELECT has_snapshot, last_synced_at FROM accounts WHERE id = ?1",
+            [acct],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(backend(ctx))?;
+
+    write_users(&tx, &w, &now, has_snapshot).map_err(backend(ctx))?;
+    deprovision(&tx, &w, &now, previous_sync.as_deref()).map_err(backend(ctx))?;
+    write_groups(&tx, &w, &now).map_err(backend(ctx))?;
+    write_folders(&tx, &w, &now).map_err(backend(ctx))?;
+    let events = write_events(&tx, &w).map_err(backend(ctx))?;
+    {
+        let mut ins = tx
+            .prepare_cached(
+                "INSERT INTO changes (account_id, run_id, at, kind, subject, related, before, after)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .map_err(backend(ctx))?;
+        for c in &w.changes {
+            ins.execute(params![
+                acct,
+                w.run.0,
+                now,
+                c.kind.as_str(),
+                c.subject,
+                c.related,
+                c.before,
+                c.after
+            ])
+            .map_err(backend(ctx))?;
+        }
+    }
+    let watermark = w
+        .events
+        .iter()
+        .map(|e| e.time)
+        .max()
+        .map(|t| local(Some(t)));
+    tx.execute(
+        "UPDATE accounts SET last_synced_at = ?2, has_snapshot = 1,
+                event_watermark = CASE WHEN ?3 IS NOT NULL AND (event_watermark IS NULL OR ?3 > event_watermark)
+                                       THEN ?3 ELSE event_watermark END
+         WHERE id = ?1",
+        params![acct, now, watermark.flatten()],
+    )
+    .map_err(backend(ctx))?;
+    tx.execute(
+        "UPDATE sync_runs SET outcome = 'succeeded', finished_at = ?2, users = ?3, groups_count = ?4,
+                folders = ?5, events = ?6, changes = ?7 WHERE id = ?1",
+        params![
+            w.run.0,
+            now,
+            w.users_fetched,
+            w.groups.len() as i64,
+            w.folders_fetched,
+            events,
+            w.changes.len() as i64
+        ],
+    )
+    .map_err(backend(ctx))?;
+    tx.commit().map_err(backend(ctx))?;
+    get_run(conn, w.run)
+}
+
+fn history_copy(tx: &Transaction, acct: i64, email: &str, now: &str) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "INSERT INTO users_history (account_id, {USER_COLUMNS}, valid_from, valid_to)
+         SELECT account_id, {USER_COLUMNS}, valid_from, ?3 FROM users WHERE account_id = ?1 AND email = ?2"
+    ))?;
+    stmt.execute(params![acct, email, now])?;
+    Ok(())
+}
+
+fn write_users(
+    tx: &Transaction,
+    w: &SyncWrite,
+    now: &str,
+    has_snapshot: bool,
+) -> rusqlite::Result<()> {
+    let acct = w.account.0;
+    let mut upsert = tx.prepare_cached(&format!(
+        "INSERT INTO users (account_id, {USER_COLUMNS}, fingerprint, first_seen, last_seen, valid_from)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+                 ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, NULL, ?29)
+         ON CONFLICT (account_id, email) DO UPDATE SET
+            lastpass_id = excluded.lastpass_id, fullname = excluded.fullname, status = excluded.status,
+            admin = excluded.admin, disabled = excluded.disabled, never_logged_in = excluded.never_logged_in,
+            invited_only = excluded.invited_only, mp_strength = excluded.mp_strength,
+            total_score = excluded.total_score, created_local = excluded.created_local,
+            created_at = excluded.created_at, last_pw_change_local = excluded.last_pw_change_local,
+            last_pw_change_at = excluded.last_pw_change_at, last_login_local = excluded.last_login_local,
+            last_login_at = excluded.last_login_at, duo_username = excluded.duo_username,
+            multifactor = excluded.multifactor, linked = excluded.linked,
+            password_reset_required = excluded.password_reset_required, sites = excluded.sites,
+            notes = excluded.notes, formfills = excluded.formfills, applications = excluded.applications,
+            attachments = excluded.attachments, groups_json = excluded.groups_json,
+            fingerprint = excluded.fingerprint, last_seen = NULL, valid_from = excluded.valid_from"
+    ))?;
+    let mut del_members =
+        tx.prepare_cached("DELETE FROM memberships WHERE account_id = ?1 AND email = ?2")?;
+    let mut add_member = tx.prepare_cached(
+        "INSERT OR IGNORE INTO memberships (account_id, group_name, email) VALUES (?1, ?2, ?3)",
+    )?;
+    let zone = w.zone;
+    let at = |t: Option<chrono::NaiveDateTime>| t.map(|t| utc(zone.to_utc(t)));
+    for u in &w.upsert_users {
+        if has_snapshot {
+            history_copy(tx, acct, &u.email, now)?;
+            del_members.execute(params![acct, u.email])?;
+        }
+        let groups = serde_json::to_string(&u.groups).unwrap_or_else(|_| "[]".into());
+        upsert.execute(params![
+            acct,
+            u.email,
+            u.lastpass_id,
+            u.fullname,
+            u.status.as_str(),
+            u.admin,
+            u.disabled,
+            u.never_logged_in,
+            u.invited_only,
+            u.mp_strength,
+            u.total_score,
+            local(u.created),
+            at(u.created),
+            local(u.last_pw_change),
+            at(u.last_pw_change),
+            local(u.last_login),
+            at(u.last_login),
+            u.duo_username,
+            u.multifactor,
+            u.linked,
+            u.password_reset_required,
+            u.sites,
+            u.notes,
+            u.formfills,
+            u.applications,
+            u.attachments,
+            groups,
+            u.fingerprint(),
+            now,
+        ])?;
+        for g in &u.groups {
+            add_member.execute(params![acct, g, u.email])?;
+        }
+    }
+    Ok(())
+}
+
+fn deprovision(
+    tx: &Transaction,
+    w: &SyncWrite,
+    now: &str,
+    previous_sync: Option<&str>,
+) -> rusqlite::Result<()> {
+    let acct = w.account.0;
+    let mut update = tx.prepare_cached(
+        "UPDATE users SET status = 'deprovisioned', groups_json = '[]', last_seen = ?3, valid_from = ?4,
+                fingerprint = 0
+         WHERE account_id = ?1 AND email = ?2",
+    )?;
+    let mut del_members =
+        tx.prepare_cached("DELETE FROM memberships WHERE account_id = ?1 AND email = ?2")?;
+    for email in &w.deprovision {
+        history_copy(tx, acct, email, now)?;
+        update.execute(params![acct, email, previous_sync.unwrap_or(now), now])?;
+        del_members.execute(params![acct, email])?;
+    }
+    Ok(())
+}
+
+fn write_groups(tx: &Transaction, w: &SyncWrite, now: &str) -> rusqlite::Result<()> {
+    let acct = w.account.0;
+    let existing: BTreeSet<String> = {
+        let mut stmt = tx.prepare_cached("SELECT name FROM groups WHERE account_id = ?1")?;
+        stmt.query_map([acct], |r| r.get(0))?
+            .collect::<Result<_, _>>()?
+    };
+    let mut del = tx.prepare_cached("DELETE FROM groups WHERE account_id = ?1 AND name = ?2")?;
+    for gone in existing.difference(&w.groups) {
+        del.execute(params![acct, gone])?;
+    }
+    let mut ins = tx.prepare_cached(
+        "INSERT INTO groups (account_id, name, id, first_seen) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for new in w.groups.difference(&existing) {
+        ins.execute(params![acct, new, group_id(w.account, new), now])?;
+    }
+    Ok(())
+}
+
+fn write_folders(tx: &Transaction, w: &SyncWrite, now: &str) -> rusqlite::Result<()> {
+    let acct = w.account.0;
+    let mut del_members =
+        tx.prepare_cached("DELETE FROM folder_members WHERE account_id = ?1 AND folder_id = ?2")?;
+    let mut del_folder =
+        tx.prepare_cached("DELETE FROM folders WHERE account_id = ?1 AND id = ?2")?;
+    for id in &w.remove_folders {
+        del_members.execute(params![acct, id])?;
+        del_folder.execute(params![acct, id])?;
+    }
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO folders (account_id, id, name, deleted, score, fingerprint, first_seen)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (account_id, id) DO UPDATE SET name = excluded.name, deleted = excluded.deleted,
+            score = excluded.score, fingerprint = excluded.fingerprint",
+    )?;
+    let mut add = tx.prepare_cached(
+        "INSERT OR REPLACE INTO folder_members (account_id, folder_id, email, readonly, give, can_administer, superadmin)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for f in &w.upsert_folders {
+        del_members.execute(params![acct, f.id])?;
+        upsert.execute(params![
+            acct,
+            f.id,
+            f.name,
+            f.deleted,
+            f.score,
+            f.fingerprint(),
+            now
+        ])?;
+        for m in &f.members {
+            add.execute(params![
+                acct,
+                f.id,
+                m.email,
+                m.readonly,
+                m.give,
+                m.can_administer,
+                m.superadmin
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+fn write_events(tx: &Transaction, w: &SyncWrite) -> rusqlite::Result<i64> {
+    let mut ins = tx.prepare_cached(
+        "INSERT OR IGNORE INTO events (account_id, time_local, time_at, username, ip_address, action, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    let mut n = 0;
+    for e in &w.events {
+        n += ins.execute(params![
+            w.account.0,
+            local(Some(e.time)),
+            utc(w.zone.to_utc(e.time)),
+            e.username,
+            e.ip_address,
+            e.action,
+            e.data
+        ])? as i64;
+    }
+    Ok(n)
+}

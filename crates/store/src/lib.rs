@@ -1,0 +1,19 @@
+//! The storage contract of lpgate.
+//!
+//! One async method per use case, returning [`StoreResult`]. Backends (`store-sqlite`, later
+//! `store-postgres`) implement [`Store`]; callers never see SQL. The types here are plain
+//! data, shared by every backend, so a backend swap changes no caller.
+
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod account;
+mod error;
+mod query;
+mod store;
+mod sync;
+
+pub use account::{AccountEndpoint, AccountId, AccountRow, NewAccount};
+pub use error::{StoreError, StoreResult};
+pub use query::{ChangeRow, EventRow, FolderRow, GroupRow, UserQuery, UserRow};
+pub use store::{AccountLock, Store};
+pub use sync::{EventRecord, RunId, RunOutcome, SnapshotIndex, SyncRunRow, SyncWrite};

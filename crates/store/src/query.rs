@@ -1,0 +1,124 @@
+//! What listing commands read.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Serialize;
+
+/// A filter for listing users.
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    /// Only this account (by name).
+    pub account: Option<String>,
+    /// Only this status (`active`, `suspended`, `staged`, `deprovisioned`).
+    pub status: Option<String>,
+    /// Only admins.
+    pub admin_only: bool,
+    /// Only members of this group.
+    pub group: Option<String>,
+    /// The directory as it was at this instant (from history) instead of now.
+    pub as_of: Option<DateTime<Utc>>,
+}
+
+/// A user as listed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UserRow {
+    /// Account name.
+    pub account: String,
+    /// Email.
+    pub email: String,
+    /// LastPass id.
+    pub lastpass_id: Option<String>,
+    /// Full name.
+    pub fullname: String,
+    /// Status name.
+    pub status: String,
+    /// `admin` or `user`.
+    pub role: String,
+    /// Last login (UTC).
+    pub last_login: Option<DateTime<Utc>>,
+    /// MFA method.
+    pub multifactor: Option<String>,
+    /// Master password strength.
+    pub mp_strength: Option<i64>,
+    /// Security score.
+    pub total_score: Option<f64>,
+    /// Password change required.
+    pub password_reset_required: bool,
+    /// Groups, comma separated.
+    pub groups: Vec<String>,
+    /// First seen by lpgate.
+    pub first_seen: DateTime<Utc>,
+    /// Last seen present by a successful sync.
+    pub last_seen: DateTime<Utc>,
+}
+
+/// A group as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupRow {
+    /// Account name.
+    pub account: String,
+    /// Stable id derived from account and name.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Current members.
+    pub members: i64,
+}
+
+/// A shared folder as listed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FolderRow {
+    /// Account name.
+    pub account: String,
+    /// LastPass folder id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// In the trash.
+    pub deleted: bool,
+    /// Score.
+    pub score: Option<f64>,
+    /// Members.
+    pub members: i64,
+    /// Members who can administer it.
+    pub administrators: i64,
+}
+
+/// A change as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangeRow {
+    /// Account name.
+    pub account: String,
+    /// When the sync that saw it finished.
+    pub at: DateTime<Utc>,
+    /// The run.
+    pub run_id: i64,
+    /// Kind name.
+    pub kind: String,
+    /// User, group or folder.
+    pub subject: String,
+    /// Other party.
+    pub related: Option<String>,
+    /// Before.
+    pub before: Option<String>,
+    /// After.
+    pub after: Option<String>,
+}
+
+/// An event as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventRow {
+    /// Account name.
+    pub account: String,
+    /// UTC time.
+    pub time: DateTime<Utc>,
+    /// Wall time as LastPass sent it.
+    pub time_local: NaiveDateTime,
+    /// Actor.
+    pub username: String,
+    /// IP.
+    pub ip_address: String,
+    /// Action.
+    pub action: String,
+    /// Detail.
+    pub data: String,
+}

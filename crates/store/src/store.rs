@@ -1,0 +1,128 @@
+//! The `Store` trait.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use lpgate_domain::{FolderRecord, UserRecord};
+
+use crate::account::{AccountId, AccountRow, NewAccount};
+use crate::error::StoreResult;
+use crate::query::{ChangeRow, EventRow, FolderRow, GroupRow, UserQuery, UserRow};
+use crate::sync::{RunId, SnapshotIndex, SyncRunRow, SyncWrite};
+
+/// Proof that this process alone may sync an account; dropping it releases the lock. A
+/// process that dies (even by SIGKILL) releases it too.
+pub trait AccountLock: Send + Sync {}
+
+/// Everything lpgate keeps, one method per use case.
+///
+/// Methods take the current time as a parameter where they record it: the store reads no
+/// clock, so tests and the scheduler control time.
+pub trait Store: Clone + Send + Sync + 'static {
+    // ---- accounts ----
+
+    /// Adds an account; a duplicate name is a `Conflict`.
+    fn add_account(
+        &self,
+        account: NewAccount,
+    ) -> impl Future<Output = StoreResult<AccountRow>> + Send;
+    /// All accounts, by name.
+    fn list_accounts(&self) -> impl Future<Output = StoreResult<Vec<AccountRow>>> + Send;
+    /// One account by name.
+    fn account(&self, name: &str) -> impl Future<Output = StoreResult<AccountRow>> + Send;
+    /// Includes or excludes an account from scheduled and `--all` syncs.
+    fn set_account_enabled(
+        &self,
+        name: &str,
+        enabled: bool,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Replaces the sealed provisioning hash (rotation).
+    fn set_account_provhash(
+        &self,
+        name: &str,
+        sealed: Vec<u8>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Removes an account and everything stored about it.
+    fn remove_account(&self, name: &str) -> impl Future<Output = StoreResult<()>> + Send;
+
+    // ---- sync ----
+
+    /// Takes the account's sync lock without waiting; `Busy` if another sync holds it.
+    fn try_lock_account(
+        &self,
+        account: AccountId,
+    ) -> impl Future<Output = StoreResult<Box<dyn AccountLock>>> + Send;
+    /// Records the start of a run (and marks runs left `running` by a dead process as
+    /// interrupted). Call with the lock held.
+    fn begin_run(
+        &self,
+        account: AccountId,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<RunId>> + Send;
+    /// The current snapshot's fingerprints, for change detection.
+    fn snapshot_index(
+        &self,
+        account: AccountId,
+    ) -> impl Future<Output = StoreResult<SnapshotIndex>> + Send;
+    /// Full current records of these users (present or deprovisioned).
+    fn load_users(
+        &self,
+        account: AccountId,
+        emails: Vec<String>,
+    ) -> impl Future<Output = StoreResult<Vec<UserRecord>>> + Send;
+    /// Full current records of these folders.
+    fn load_folders(
+        &self,
+        account: AccountId,
+        ids: Vec<String>,
+    ) -> impl Future<Output = StoreResult<Vec<FolderRecord>>> + Send;
+    /// Applies a successful sync in one transaction and marks the run succeeded.
+    fn commit_sync(&self, write: SyncWrite)
+    -> impl Future<Output = StoreResult<SyncRunRow>> + Send;
+    /// Marks a run failed with its error; the snapshot is untouched.
+    fn fail_run(
+        &self,
+        run: RunId,
+        now: DateTime<Utc>,
+        error: String,
+    ) -> impl Future<Output = StoreResult<SyncRunRow>> + Send;
+    /// Recent runs, newest first.
+    fn list_runs(
+        &self,
+        account: Option<String>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<SyncRunRow>>> + Send;
+
+    // ---- reading ----
+
+    /// Users matching the query (now, or as of an instant).
+    fn list_users(
+        &self,
+        query: UserQuery,
+    ) -> impl Future<Output = StoreResult<Vec<UserRow>>> + Send;
+    /// Groups with member counts.
+    fn list_groups(
+        &self,
+        account: Option<String>,
+    ) -> impl Future<Output = StoreResult<Vec<GroupRow>>> + Send;
+    /// Shared folders with member counts.
+    fn list_folders(
+        &self,
+        account: Option<String>,
+    ) -> impl Future<Output = StoreResult<Vec<FolderRow>>> + Send;
+    /// Changes since an instant, optionally of one kind, newest first.
+    fn list_changes(
+        &self,
+        account: Option<String>,
+        since: Option<DateTime<Utc>>,
+        kind: Option<String>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<ChangeRow>>> + Send;
+    /// Events, newest first.
+    fn list_events(
+        &self,
+        account: Option<String>,
+        since: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<EventRow>>> + Send;
+}

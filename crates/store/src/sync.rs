@@ -1,0 +1,141 @@
+//! What a sync reads from the store and writes to it in one transaction.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use lpgate_domain::{AccountZone, Change, FolderRecord, UserRecord};
+use serde::Serialize;
+
+use crate::account::AccountId;
+
+/// The store's id of a sync run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct RunId(pub i64);
+
+/// How a sync run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// Still going (or its process died: the next run marks it interrupted).
+    Running,
+    /// Wrote a new snapshot.
+    Succeeded,
+    /// Wrote nothing but this record.
+    Failed,
+    /// Its process died mid-run; the previous snapshot stands.
+    Interrupted,
+}
+
+impl RunOutcome {
+    /// The stable lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunOutcome::Running => "running",
+            RunOutcome::Succeeded => "succeeded",
+            RunOutcome::Failed => "failed",
+            RunOutcome::Interrupted => "interrupted",
+        }
+    }
+
+    /// Parses the stable name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "running" => RunOutcome::Running,
+            "succeeded" => RunOutcome::Succeeded,
+            "failed" => RunOutcome::Failed,
+            "interrupted" => RunOutcome::Interrupted,
+            _ => return None,
+        })
+    }
+}
+
+/// One sync run as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncRunRow {
+    /// Run id.
+    pub id: RunId,
+    /// Account synced.
+    pub account: String,
+    /// Start.
+    pub started_at: DateTime<Utc>,
+    /// End, when it ended.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Outcome.
+    pub outcome: RunOutcome,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Users fetched.
+    pub users: i64,
+    /// Groups fetched.
+    pub groups: i64,
+    /// Folders fetched.
+    pub folders: i64,
+    /// New events stored.
+    pub events: i64,
+    /// Change rows written.
+    pub changes: i64,
+}
+
+/// The current snapshot of an account in the cheapest form that tells what changed: one
+/// fingerprint per user and folder, the group names, and the event watermark.
+#[derive(Debug, Clone, Default)]
+pub struct SnapshotIndex {
+    /// True once a first successful sync stored a snapshot.
+    pub has_snapshot: bool,
+    /// Present (non-deprovisioned) users: email → fingerprint.
+    pub users: HashMap<String, i64>,
+    /// Deprovisioned users still on record (their return is a `user.restored`).
+    pub deprovisioned: BTreeSet<String>,
+    /// Folders: id → fingerprint.
+    pub folders: HashMap<String, i64>,
+    /// Group names.
+    pub groups: BTreeSet<String>,
+    /// The newest event time stored (account-local wall time).
+    pub event_watermark: Option<NaiveDateTime>,
+}
+
+/// One reporting event to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRecord {
+    /// Local wall time as LastPass sent it.
+    pub time: NaiveDateTime,
+    /// Actor.
+    pub username: String,
+    /// Source IP.
+    pub ip_address: String,
+    /// Action.
+    pub action: String,
+    /// Details.
+    pub data: String,
+}
+
+/// Everything one successful sync writes, applied in one transaction.
+#[derive(Debug, Clone)]
+pub struct SyncWrite {
+    /// The account.
+    pub account: AccountId,
+    /// The run that produced it.
+    pub run: RunId,
+    /// The run's clock reading (passed in; the store reads no clock).
+    pub now: DateTime<Utc>,
+    /// The account's zone, to store UTC beside LastPass's wall times.
+    pub zone: AccountZone,
+    /// New or changed users (full records).
+    pub upsert_users: Vec<UserRecord>,
+    /// Users gone from a complete poll.
+    pub deprovision: Vec<String>,
+    /// New or changed folders.
+    pub upsert_folders: Vec<FolderRecord>,
+    /// Folders gone.
+    pub remove_folders: Vec<String>,
+    /// Every group name present now.
+    pub groups: BTreeSet<String>,
+    /// New events.
+    pub events: Vec<EventRecord>,
+    /// The change rows.
+    pub changes: Vec<Change>,
+    /// Users fetched (for the run record).
+    pub users_fetched: i64,
+    /// Folders fetched.
+    pub folders_fetched: i64,
+}
