@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::output::Format;
+
 /// lpgate: a self-hosted LastPass Enterprise connector and identity-governance hub.
 #[derive(Debug, Parser)]
 #[command(name = "lpgate", version, about, propagate_version = true)]
@@ -32,12 +34,199 @@ pub struct GlobalArgs {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create the data directory, its config, the store and the master key.
+    Init,
+    /// Link, list, check and manage LastPass business accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Poll LastPass accounts into the store and record what changed.
+    Sync(SyncArgs),
+    /// List users from the store (never live from LastPass).
+    Users(UsersArgs),
+    /// List groups with member counts.
+    Groups(ListArgs),
+    /// List shared folders with member counts.
+    Folders(ListArgs),
+    /// List recorded changes, newest first.
+    Changes(ChangesArgs),
+    /// List LastPass events (from reporting), newest first.
+    Events(EventsArgs),
     /// Run a demo: an emulated LastPass company, listed through the real client.
     Demo(DemoArgs),
     /// Run the LastPass Enterprise API emulator on its own.
     Emulator(EmulatorArgs),
     /// Measure lpgate against a running LastPass (or emulator) endpoint.
     Bench(BenchArgs),
+}
+
+/// `lpgate account …`.
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Link a LastPass business account (the provisioning hash is encrypted at rest).
+    Add(AccountAddArgs),
+    /// List linked accounts with their last sync.
+    List(FormatArg),
+    /// Prove an account's credentials work with one cheap call.
+    Check(AccountNameArg),
+    /// Exclude an account from `sync --all` and scheduled syncs.
+    Disable(AccountNameArg),
+    /// Include an account again.
+    Enable(AccountNameArg),
+    /// Replace an account's provisioning hash (after it was reset in the Admin Console).
+    SetHash(AccountSetHashArgs),
+    /// Forget an account and everything stored about it.
+    Remove(AccountRemoveArgs),
+}
+
+/// `lpgate account add`.
+#[derive(Debug, Args)]
+pub struct AccountAddArgs {
+    /// A short unique name for the account (letters, digits, `-`, `_`).
+    pub name: String,
+    /// The account number (CID) shown on the Admin Console dashboard.
+    #[arg(long)]
+    pub cid: String,
+    /// File holding the provisioning hash (`-` reads standard input).
+    #[arg(long, value_name = "FILE")]
+    pub provhash_file: PathBuf,
+    /// LastPass data centre: us or eu.
+    #[arg(long, conflicts_with = "url")]
+    pub region: Option<String>,
+    /// Any base URL instead of a region (an emulator or a proxy).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// IANA time zone LastPass's times are read in [default: America/New_York].
+    #[arg(long)]
+    pub time_zone: Option<String>,
+    /// Seconds between scheduled syncs [default: from lpgate.toml].
+    #[arg(long)]
+    pub interval_secs: Option<i64>,
+    /// Save without checking the credentials with LastPass first.
+    #[arg(long)]
+    pub no_check: bool,
+}
+
+/// An account name.
+#[derive(Debug, Args)]
+pub struct AccountNameArg {
+    /// The account's name.
+    pub name: String,
+}
+
+/// `lpgate account set-hash`.
+#[derive(Debug, Args)]
+pub struct AccountSetHashArgs {
+    /// The account's name.
+    pub name: String,
+    /// File holding the new provisioning hash (`-` reads standard input).
+    #[arg(long, value_name = "FILE")]
+    pub provhash_file: PathBuf,
+}
+
+/// `lpgate account remove`.
+#[derive(Debug, Args)]
+pub struct AccountRemoveArgs {
+    /// The account's name.
+    pub name: String,
+    /// Really remove it and its history (without this, nothing is removed).
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// `--format`.
+#[derive(Debug, Args)]
+pub struct FormatArg {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `lpgate sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Accounts to sync.
+    #[arg(required_unless_present = "all")]
+    pub names: Vec<String>,
+    /// Sync every enabled account.
+    #[arg(long, conflicts_with = "names")]
+    pub all: bool,
+    /// Accept a poll that would deprovision more users than the shrink limit allows.
+    #[arg(long)]
+    pub allow_shrink: bool,
+    /// Output format of the summary.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `lpgate users`.
+#[derive(Debug, Args)]
+pub struct UsersArgs {
+    /// Only this account.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Only this status: active, suspended, staged, deprovisioned.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only admins.
+    #[arg(long)]
+    pub admin: bool,
+    /// Only members of this group.
+    #[arg(long)]
+    pub group: Option<String>,
+    /// The directory as it was then (YYYY-MM-DD, or an RFC 3339 instant) instead of now.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `lpgate groups` / `lpgate folders`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only this account.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `lpgate changes`.
+#[derive(Debug, Args)]
+pub struct ChangesArgs {
+    /// Only this account.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Only changes this recent: `7d`, `12h`, `30m`, or a date.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only this kind, e.g. user.admin_granted (see `lpgate changes --kind help`).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// At most this many rows.
+    #[arg(long, default_value_t = 1000)]
+    pub limit: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `lpgate events`.
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Only this account.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Only events this recent: `7d`, `12h`, `30m`, or a date.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// At most this many rows.
+    #[arg(long, default_value_t = 1000)]
+    pub limit: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 /// `lpgate demo`.

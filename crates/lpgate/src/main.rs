@@ -3,6 +3,8 @@
 
 mod cli;
 mod command;
+mod config;
+mod context;
 mod logging;
 mod output;
 

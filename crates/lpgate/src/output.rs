@@ -1,6 +1,24 @@
-//! Plain-text tables for terminals.
+//! Output of listing commands: an aligned table for people, JSON (one array of objects with
+//! stable snake_case keys) or CSV for scripts. Only data goes to stdout.
 
-use std::fmt::Write;
+use std::fmt::Write as _;
+use std::io::Write;
+
+use clap::ValueEnum;
+use serde::Serialize;
+use serde_json::Value;
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// Aligned columns for a terminal.
+    #[default]
+    Table,
+    /// One JSON array of objects.
+    Json,
+    /// CSV with a header row (lists joined with `;`).
+    Csv,
+}
 
 /// A table built row by row and printed with aligned columns.
 pub struct Table {
@@ -55,6 +73,51 @@ impl Table {
     }
 }
 
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Array(a) => a.iter().map(cell).collect::<Vec<_>>().join(";"),
+        other => other.to_string(),
+    }
+}
+
+/// Prints rows in the chosen format. `columns` picks and orders the table's columns (by JSON
+/// key); JSON and CSV carry every field.
+pub fn print<T: Serialize>(rows: &[T], format: Format, columns: &[&str]) -> anyhow::Result<()> {
+    let values: Vec<Value> = rows
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<_, _>>()?;
+    let mut stdout = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut stdout, &values)?;
+            writeln!(stdout)?;
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(stdout);
+            let keys: Vec<String> = match values.first() {
+                Some(Value::Object(m)) => m.keys().cloned().collect(),
+                _ => columns.iter().map(|c| c.to_string()).collect(),
+            };
+            w.write_record(&keys)?;
+            for v in &values {
+                w.write_record(keys.iter().map(|k| cell(&v[k.as_str()])))?;
+            }
+            w.flush()?;
+        }
+        Format::Table => {
+            let mut t = Table::new(columns);
+            for v in &values {
+                t.row(columns.iter().map(|c| cell(&v[*c])).collect());
+            }
+            write!(stdout, "{}", t.render())?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +130,12 @@ mod tests {
         let lines: Vec<&str> = s.lines().collect();
         assert_eq!(lines[0], "a          long header");
         assert_eq!(lines[2], "wide cell  x");
+    }
+
+    #[test]
+    fn cells_flatten_lists() {
+        assert_eq!(cell(&serde_json::json!(["a", "b"])), "a;b");
+        assert_eq!(cell(&Value::Null), "");
+        assert_eq!(cell(&serde_json::json!(3)), "3");
     }
 }

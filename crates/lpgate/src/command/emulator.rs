@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use anyhow::Context;
-use chrono::{NaiveTime, Utc};
+use chrono::Utc;
 use lpgate_emulator::{CompanySpec, Credentials, Emulator};
 
 use crate::cli::EmulatorArgs;

@@ -1,8 +1,12 @@
 //! One module per command; this one only dispatches and maps errors to exit codes.
 
+mod account;
 mod bench;
 mod demo;
 mod emulator;
+mod init;
+mod list;
+mod sync;
 
 use crate::cli::{BenchWhat, Cli, Command};
 
@@ -20,7 +24,16 @@ impl std::error::Error for UsageError {}
 
 /// Runs the parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let g = &cli.global;
     match cli.command {
+        Command::Init => init::run(g).await,
+        Command::Account(cmd) => account::run(g, cmd).await,
+        Command::Sync(a) => sync::run(g, a).await,
+        Command::Users(a) => list::users(g, a).await,
+        Command::Groups(a) => list::groups(g, a).await,
+        Command::Folders(a) => list::folders(g, a).await,
+        Command::Changes(a) => list::changes(g, a).await,
+        Command::Events(a) => list::events(g, a).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Emulator(args) => emulator::run(args).await,
         Command::Bench(args) => match args.what {

@@ -1,0 +1,195 @@
+//! `lpgate sync`: a progress line per account on a terminal (plain lines otherwise), then a
+//! summary per account.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use anyhow::bail;
+use chrono::Utc;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use lpgate_domain::AccountZone;
+use lpgate_engine::{SyncOptions, SyncReport, SyncStage, sync_account};
+use lpgate_store::{AccountRow, Store};
+use serde::Serialize;
+
+use crate::cli::{GlobalArgs, SyncArgs};
+use crate::command::account::client_for;
+use crate::context::Ctx;
+use crate::output;
+
+#[derive(Serialize)]
+struct SyncOut {
+    account: String,
+    outcome: String,
+    run_id: Option<i64>,
+    baseline: bool,
+    users: i64,
+    groups: i64,
+    folders: i64,
+    events: i64,
+    changes: i64,
+    changes_by_kind: String,
+    seconds: f64,
+    error: Option<String>,
+}
+
+/// Syncs the named (or all enabled) accounts one after another.
+pub async fn run(global: &GlobalArgs, args: SyncArgs) -> anyhow::Result<()> {
+    let ctx = Ctx::open(global).await?;
+    let accounts: Vec<AccountRow> = if args.all {
+        ctx.store
+            .list_accounts()
+            .await?
+            .into_iter()
+            .filter(|a| a.enabled)
+            .collect()
+    } else {
+        let mut v = Vec::new();
+        for n in &args.names {
+            v.push(ctx.store.account(n).await?);
+        }
+        v
+    };
+    if accounts.is_empty() {
+        bail!("no enabled accounts to sync; add one with `lpgate account add`");
+    }
+    let options = SyncOptions {
+        event_backfill: Duration::from_secs(ctx.config.sync.event_backfill_days * 24 * 3600),
+        max_shrink_share: ctx.config.sync.max_shrink_share,
+        allow_shrink: args.allow_shrink,
+        ..SyncOptions::default()
+    };
+    let tty = std::io::stderr().is_terminal();
+    let multi = MultiProgress::new();
+    let mut results = Vec::new();
+    let mut failed = 0;
+    for account in &accounts {
+        let bar = if tty {
+            let b = multi.add(ProgressBar::new_spinner());
+            b.set_style(
+                ProgressStyle::with_template("{spinner} {prefix}: {msg} ({elapsed})")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            b.set_prefix(account.name.clone());
+            b.enable_steady_tick(Duration::from_millis(100));
+            Some(b)
+        } else {
+            None
+        };
+        let name = account.name.clone();
+        let stage = |s: SyncStage| {
+            let msg = match s {
+                SyncStage::Fetching => "fetching users, groups, shared folders and events",
+                SyncStage::Comparing => "comparing with the stored snapshot",
+                SyncStage::Writing => "writing",
+            };
+            match &bar {
+                Some(b) => b.set_message(msg),
+                None => eprintln!("{name}: {msg}"),
+            }
+        };
+        let outcome = match client_for(&ctx, account) {
+            Ok(client) => {
+                let zone = AccountZone::parse(&account.time_zone).unwrap_or_default();
+                sync_account(
+                    &ctx.store,
+                    &client,
+                    account,
+                    zone,
+                    &options,
+                    Utc::now,
+                    stage,
+                )
+                .await
+                .map_err(anyhow::Error::from)
+            }
+            Err(e) => Err(e),
+        };
+        if let Some(b) = &bar {
+            b.finish_and_clear();
+        }
+        match outcome {
+            Ok(report) => {
+                eprintln!("{}", describe(&report));
+                results.push(out_of(&report));
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("{}: FAILED: {e:#}", account.name);
+                results.push(SyncOut {
+                    account: account.name.clone(),
+                    outcome: "failed".into(),
+                    run_id: None,
+                    baseline: false,
+                    users: 0,
+                    groups: 0,
+                    folders: 0,
+                    events: 0,
+                    changes: 0,
+                    changes_by_kind: String::new(),
+                    seconds: 0.0,
+                    error: Some(format!("{e:#}")),
+                });
+            }
+        }
+    }
+    output::print(
+        &results,
+        args.format,
+        &[
+            "account", "outcome", "users", "groups", "folders", "events", "changes", "seconds",
+            "error",
+        ],
+    )?;
+    if failed > 0 {
+        bail!("{failed} of {} account(s) failed to sync", accounts.len());
+    }
+    Ok(())
+}
+
+fn kinds(report: &SyncReport) -> String {
+    report
+        .changes_by_kind
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn describe(report: &SyncReport) -> String {
+    let r = &report.run;
+    let changes = if report.baseline {
+        "first sync: baseline recorded, changes are counted from the next sync".to_string()
+    } else if r.changes == 0 {
+        "no changes".to_string()
+    } else {
+        format!("{} changes: {}", r.changes, kinds(report))
+    };
+    format!(
+        "{}: {} users, {} groups, {} shared folders, {} new events; {changes} ({:.2} s)",
+        r.account,
+        r.users,
+        r.groups,
+        r.folders,
+        r.events,
+        report.elapsed.as_secs_f64()
+    )
+}
+
+fn out_of(report: &SyncReport) -> SyncOut {
+    let r = &report.run;
+    SyncOut {
+        account: r.account.clone(),
+        outcome: r.outcome.as_str().to_string(),
+        run_id: Some(r.id.0),
+        baseline: report.baseline,
+        users: r.users,
+        groups: r.groups,
+        folders: r.folders,
+        events: r.events,
+        changes: r.changes,
+        changes_by_kind: kinds(report),
+        seconds: (report.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+        error: None,
+    }
+}
