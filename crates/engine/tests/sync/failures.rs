@@ -1,0 +1,153 @@
+//! Failed, partial and shrunken polls write nothing but a failed run; concurrent syncs refuse.
+
+use std::time::Duration;
+
+use lpgate_emulator::{FaultSpec, Latency, Rate};
+use lpgate_engine::{SyncError, SyncOptions};
+use lpgate_lastpass::DeleteAction;
+use lpgate_store::{RunOutcome, Store, UserQuery};
+
+use crate::helpers::{bed, client_for, t};
+
+async fn statuses(b: &crate::helpers::Bed) -> Vec<(String, String)> {
+    b.store
+        .list_users(UserQuery::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| (u.email, u.status))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_failed_poll_changes_nothing() {
+    let b = bed(150, 7).await;
+    b.sync_at(t(1, 1)).await.unwrap();
+    let before = statuses(&b).await;
+    // Some users leave, but LastPass fails mid-listing: nobody may be marked deprovisioned.
+    let view = b.emulator().view();
+    b.client
+        .delete_user(&view.users[3].username, DeleteAction::Remove)
+        .await
+        .unwrap();
+    b.emulator().set_faults(
+        Some("getuserdata"),
+        FaultSpec {
+            http_500: Rate::share(1.0),
+            ..Default::default()
+        },
+    );
+    let err = b.sync_at(t(2, 1)).await.unwrap_err();
+    assert!(matches!(err, SyncError::Fetch { .. }), "{err}");
+    assert!(err.to_string().contains("getuserdata"), "{err}");
+    assert_eq!(statuses(&b).await, before);
+    let runs = b.store.list_runs(None, 5).await.unwrap();
+    assert_eq!(runs[0].outcome, RunOutcome::Failed);
+    assert!(
+        runs[0].error.as_deref().unwrap().contains("HTTP 500"),
+        "{:?}",
+        runs[0].error
+    );
+    assert!(
+        b.store
+            .list_changes(None, None, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A partial listing (one page fails after retries) is the same: nothing written.
+    b.emulator().set_faults(
+        Some("getuserdata"),
+        FaultSpec {
+            drop: Rate::share(0.6),
+            ..Default::default()
+        },
+    );
+    let flaky = client_for(&b.emu.base_url(), |c| {
+        c.page_size = 10;
+        c.retry.max_attempts = 1;
+    });
+    let err = b
+        .sync_with(t(2, 2), &flaky, &SyncOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SyncError::Fetch { .. }), "{err}");
+    assert_eq!(statuses(&b).await, before);
+
+    // Once LastPass answers, the next run completes normally and sees the departure.
+    b.emulator().clear_faults();
+    let ok = b.sync_at(t(2, 3)).await.unwrap();
+    assert_eq!(
+        ok.run.changes as usize,
+        ok.changes_by_kind.values().sum::<usize>()
+    );
+    assert_eq!(
+        ok.changes_by_kind
+            .get(&lpgate_domain::ChangeKind::UserDeprovisioned),
+        Some(&1)
+    );
+}
+
+#[tokio::test]
+async fn far_fewer_users_is_an_error_not_departures() {
+    let b = bed(60, 8).await;
+    b.sync_at(t(1, 1)).await.unwrap();
+    let view = b.emulator().view();
+    for u in view.users.iter().take(40) {
+        b.client
+            .delete_user(&u.username, DeleteAction::Delete)
+            .await
+            .unwrap();
+    }
+    let err = b.sync_at(t(2, 1)).await.unwrap_err();
+    assert!(matches!(err, SyncError::Shrunk { gone: 40, .. }), "{err}");
+    assert!(err.to_string().contains("refusing"), "{err}");
+    assert!(statuses(&b).await.iter().all(|(_, s)| s != "deprovisioned"));
+    let runs = b.store.list_runs(None, 1).await.unwrap();
+    assert_eq!(runs[0].outcome, RunOutcome::Failed);
+    let ok = b
+        .sync_with(
+            t(2, 2),
+            &b.client,
+            &SyncOptions {
+                allow_shrink: true,
+                ..SyncOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        ok.changes_by_kind
+            .get(&lpgate_domain::ChangeKind::UserDeprovisioned),
+        Some(&40)
+    );
+}
+
+#[tokio::test]
+async fn two_syncs_of_one_account_never_run_at_once() {
+    let b = bed(40, 9).await;
+    b.sync_at(t(1, 1)).await.unwrap();
+    b.emulator().set_faults(
+        Some("getuserdata"),
+        FaultSpec {
+            latency: Some(Latency::Fixed(Duration::from_millis(400))),
+            ..Default::default()
+        },
+    );
+    let (first, second) = tokio::join!(b.sync_at(t(2, 1)), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        b.sync_at(t(2, 1)).await
+    });
+    first.unwrap();
+    let err = second.unwrap_err();
+    assert!(matches!(err, SyncError::Busy { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("another sync of this account is running"),
+        "{err}"
+    );
+    // Once the first is done, the lock is free again.
+    b.emulator().clear_faults();
+    b.sync_at(t(2, 2)).await.unwrap();
+}
