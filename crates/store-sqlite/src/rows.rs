@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use rusqlite::Row;
 
 /// The one text format of UTC instants in the file: fixed width, so text order is time order.
-pub const UTC_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
+pub const UTC_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
 /// LastPass wall-clock times as sent.
 pub const LOCAL_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 

@@ -23,10 +23,9 @@ pub async fn run(args: EmulatorArgs) -> anyhow::Result<()> {
         spec.folders = f;
     }
     spec.events = args.events.or(spec.events);
-    // Dates are generated relative to today, so "inactive for 90 days" means what it says.
-    spec.anchor = Utc::now()
-        .date_naive()
-        .and_time(NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default());
+    // Dates are generated relative to now (US/Eastern wall time, as LastPass reports it), so
+    // "inactive for 90 days" means what it says and new events follow the generated ones.
+    spec.anchor = lpgate_domain::AccountZone::default().to_local(Utc::now());
     let creds = Credentials {
         cid: args.cid,
         provhash: provhash.clone(),
