@@ -282,6 +282,26 @@ pub struct BenchArgs {
 pub enum BenchWhat {
     /// Fetch and parse the whole directory (getuserdata, all pages) through the client.
     Fetch(FetchBenchArgs),
+    /// First sync, resync with no change and resync with 1 % of users changed, into a
+    /// temporary store.
+    Sync(SyncBenchArgs),
+}
+
+/// `lpgate bench sync`.
+#[derive(Debug, Args)]
+pub struct SyncBenchArgs {
+    /// Base URL of the Enterprise API (an emulator: http://127.0.0.1:PORT).
+    #[arg(long)]
+    pub url: String,
+    /// Company ID.
+    #[arg(long)]
+    pub cid: String,
+    /// File holding the provisioning hash.
+    #[arg(long, value_name = "FILE")]
+    pub provhash_file: PathBuf,
+    /// Share of users to change between the second and third sync.
+    #[arg(long, default_value_t = 0.01)]
+    pub churn: f64,
 }
 
 /// `lpgate bench fetch`.

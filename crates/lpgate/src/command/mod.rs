@@ -38,6 +38,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Emulator(args) => emulator::run(args).await,
         Command::Bench(args) => match args.what {
             BenchWhat::Fetch(a) => bench::fetch(a).await,
+            BenchWhat::Sync(a) => bench::sync(a).await,
         },
     }
 }
