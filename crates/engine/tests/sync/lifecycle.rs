@@ -41,13 +41,11 @@ async fn first_sync_is_a_baseline_and_resync_finds_nothing() {
     }
     let folders = b.store.list_folders(None).await.unwrap();
     assert_eq!(folders.len(), view.folders.len());
-    assert!(
-        b.store
-            .list_events(None, None, 100_000)
-            .await
-            .unwrap()
-            .len()
-            > 0
+    let events = b.store.list_events(None, None, 100_000).await.unwrap();
+    assert_eq!(
+        events.len(),
+        view.event_count,
+        "the first sync reads the last 30 days of events"
     );
 
     let again = b.sync_at(t(1, 2)).await.unwrap();

@@ -1,5 +1,7 @@
 //! Sync against the emulator over real HTTP into a real SQLite file.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod changes;
 mod failures;
 mod helpers;

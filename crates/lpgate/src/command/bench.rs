@@ -64,7 +64,11 @@ pub async fn sync(args: SyncBenchArgs) -> anyhow::Result<()> {
             .with_context(|| format!("Failed to read {}", args.provhash_file.display()))?,
     )?;
     let cid = Cid::parse(&args.cid)?;
-    let client = Client::new(ClientConfig::new(BaseUrl::custom(&args.url)?, cid, hash.clone()))?;
+    let client = Client::new(ClientConfig::new(
+        BaseUrl::custom(&args.url)?,
+        cid,
+        hash.clone(),
+    ))?;
     let dir = std::env::temp_dir().join(format!("lpgate-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let store = SqliteStore::open(dir.join("bench.sqlite")).await?;
@@ -86,11 +90,25 @@ pub async fn sync(args: SyncBenchArgs) -> anyhow::Result<()> {
         let (store, client, account, options) = (&store, &client, &account, &options);
         async move {
             let started = Instant::now();
-            let report = sync_account(store, client, account, zone, options, chrono::Utc::now, |_| {}).await?;
+            let report = sync_account(
+                store,
+                client,
+                account,
+                zone,
+                options,
+                chrono::Utc::now,
+                |_| {},
+            )
+            .await?;
             let secs = started.elapsed().as_secs_f64();
             eprintln!(
                 "{label}: {:.3} s — {} users, {} groups, {} folders, {} events, {} changes",
-                secs, report.run.users, report.run.groups, report.run.folders, report.run.events, report.run.changes
+                secs,
+                report.run.users,
+                report.run.groups,
+                report.run.folders,
+                report.run.events,
+                report.run.changes
             );
             anyhow::Ok((secs, report))
         }
@@ -98,7 +116,11 @@ pub async fn sync(args: SyncBenchArgs) -> anyhow::Result<()> {
     let (first, _) = run("first sync").await?;
     let rss_first = peak_rss_mb().unwrap_or(f64::NAN);
     let (resync, r2) = run("resync, no change").await?;
-    anyhow::ensure!(r2.run.changes == 0, "a resync with no change wrote {} change rows", r2.run.changes);
+    anyhow::ensure!(
+        r2.run.changes == 0,
+        "a resync with no change wrote {} change rows",
+        r2.run.changes
+    );
 
     // Change `churn` of the users through the real API: each joins a new group.
     let users = store.list_users(Default::default()).await?;
@@ -120,8 +142,16 @@ pub async fn sync(args: SyncBenchArgs) -> anyhow::Result<()> {
         anyhow::ensure!(out.is_clean(), "batchchangegrp warned: {:?}", out.warnings);
     }
     let (churn, r3) = run("resync, churn").await?;
-    let added = r3.changes_by_kind.get(&ChangeKind::GroupMemberAdded).copied().unwrap_or(0);
-    let created = r3.changes_by_kind.get(&ChangeKind::GroupCreated).copied().unwrap_or(0);
+    let added = r3
+        .changes_by_kind
+        .get(&ChangeKind::GroupMemberAdded)
+        .copied()
+        .unwrap_or(0);
+    let created = r3
+        .changes_by_kind
+        .get(&ChangeKind::GroupCreated)
+        .copied()
+        .unwrap_or(0);
     anyhow::ensure!(
         added == changed && created == 1 && r3.run.changes as usize == changed + 1,
         "expected exactly {changed} group.member_added and 1 group.created, got {:?}",

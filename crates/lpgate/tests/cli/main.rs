@@ -1,6 +1,8 @@
 //! The `lpgate` binary as scripts and people use it: real processes, a real data directory,
 //! the emulator on loopback.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod accounts;
 mod crash;
 mod helpers;
