@@ -664,7 +664,9 @@ fn numeric_order(a: &str, b: &str) -> std::cmp::Ordering {
 #[derive(Default)]
 struct Accumulator {
     users: Vec<User>,
-    ids: HashSet<String>,
+    /// Ids seen, as numbers (LastPass ids are numeric); any other id is kept as text.
+    ids: HashSet<u64>,
+    other_ids: HashSet<String>,
     groups: BTreeMap<String, Vec<String>>,
     saw_group_map: bool,
     invited: Vec<String>,
@@ -676,6 +678,9 @@ impl Accumulator {
     }
 
     fn add(&mut self, reply: UserDataReply) {
+        if let Some(total) = reply.total {
+            self.users.reserve((total as usize).saturating_sub(self.users.len()).min(1 << 20));
+        }
         if let Some(groups) = reply.groups {
             self.saw_group_map = true;
             for (name, members) in groups.0 {
@@ -683,7 +688,11 @@ impl Accumulator {
             }
         }
         for u in reply.users.0 {
-            if self.ids.insert(u.id.clone()) {
+            let fresh = match u.id.parse::<u64>() {
+                Ok(n) => self.ids.insert(n),
+                Err(_) => self.other_ids.insert(u.id.clone()),
+            };
+            if fresh {
                 self.users.push(u);
             }
         }
@@ -706,7 +715,10 @@ impl Accumulator {
             members.sort();
             members.dedup();
         }
-        self.users.sort_by(|a, b| numeric_order(&a.id, &b.id));
+        // Pages arrive in id order; sort only when they did not.
+        if !self.users.is_sorted_by(|a, b| numeric_order(&a.id, &b.id).is_le()) {
+            self.users.sort_by(|a, b| numeric_order(&a.id, &b.id));
+        }
         self.invited.sort();
         self.invited.dedup();
         Directory {

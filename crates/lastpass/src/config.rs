@@ -153,7 +153,7 @@ impl ClientConfig {
             request_timeout: Duration::from_secs(120),
             retry: RetryPolicy::default(),
             page_size: 2000,
-            page_concurrency: 3,
+            page_concurrency: 4,
         }
     }
 }

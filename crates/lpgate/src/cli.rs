@@ -323,6 +323,6 @@ pub struct FetchBenchArgs {
     #[arg(long, default_value_t = 2000)]
     pub page_size: u32,
     /// Pages in flight at once.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
 }

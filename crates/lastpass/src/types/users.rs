@@ -208,7 +208,8 @@ pub struct Directory {
     pub total: u64,
     /// Every user, each exactly once, ordered by LastPass id.
     pub users: Vec<User>,
-    /// Group name → member emails (sorted by name).
+    /// Group name → member emails (groups sorted by name; members in LastPass's order, or
+    /// user id order when rebuilt from paged replies).
     pub groups: BTreeMap<String, Vec<String>>,
     /// Emails with a pending invitation and no account yet.
     pub invited: Vec<String>,

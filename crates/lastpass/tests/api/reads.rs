@@ -33,17 +33,8 @@ async fn full_directory_matches_the_company() {
             assert_eq!(got.mpstrength, Some(want.mpstrength));
         }
     }
-    assert_eq!(
-        dir.groups,
-        view.groups
-            .iter()
-            .map(|(k, v)| {
-                let mut v = v.clone();
-                v.sort();
-                (k.clone(), v)
-            })
-            .collect()
-    );
+    // Rebuilt from paged replies, members come in user id order, as the company lists them.
+    assert_eq!(dir.groups, view.groups);
     let mut invited = view.invited.clone();
     invited.sort();
     assert_eq!(dir.invited, invited);
