@@ -679,7 +679,11 @@ impl Accumulator {
 
     fn add(&mut self, reply: UserDataReply) {
         if let Some(total) = reply.total {
-            self.users.reserve((total as usize).saturating_sub(self.users.len()).min(1 << 20));
+            self.users.reserve(
+                (total as usize)
+                    .saturating_sub(self.users.len())
+                    .min(1 << 20),
+            );
         }
         if let Some(groups) = reply.groups {
             self.saw_group_map = true;
@@ -700,24 +704,32 @@ impl Accumulator {
     }
 
     fn finish(mut self, total: u64) -> Directory {
-        if !self.saw_group_map {
-            // Paged replies carry no Groups map: rebuild it from each user's groups.
+        // Pages arrive in id order; sort only when they did not.
+        if !self
+            .users
+            .is_sorted_by(|a, b| numeric_order(&a.id, &b.id).is_le())
+        {
+            self.users.sort_by(|a, b| numeric_order(&a.id, &b.id));
+        }
+        if self.saw_group_map {
+            // Maps from several replies may repeat members.
+            for members in self.groups.values_mut() {
+                members.sort();
+                members.dedup();
+            }
+        } else {
+            // Paged replies carry no Groups map: rebuild it from each user's groups, in user
+            // id order (each user is listed once, so no member repeats).
             for u in &self.users {
-                for g in &u.groups {
-                    self.groups
-                        .entry(g.clone())
-                        .or_default()
-                        .push(u.username.clone());
+                for (i, g) in u.groups.iter().enumerate() {
+                    if !u.groups[..i].contains(g) {
+                        self.groups
+                            .entry(g.clone())
+                            .or_default()
+                            .push(u.username.clone());
+                    }
                 }
             }
-        }
-        for members in self.groups.values_mut() {
-            members.sort();
-            members.dedup();
-        }
-        // Pages arrive in id order; sort only when they did not.
-        if !self.users.is_sorted_by(|a, b| numeric_order(&a.id, &b.id).is_le()) {
-            self.users.sort_by(|a, b| numeric_order(&a.id, &b.id));
         }
         self.invited.sort();
         self.invited.dedup();

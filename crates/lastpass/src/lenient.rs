@@ -187,11 +187,19 @@ pub fn parse_date(text: &str) -> Option<NaiveDateTime> {
 }
 
 fn fast_date(b: &[u8]) -> Option<NaiveDateTime> {
-    if b.len() != 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
+    if b.len() != 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b' '
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        b[r].iter().try_fold(0u32, |acc, c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
+        b[r].iter().try_fold(0u32, |acc, c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
     };
     let date = chrono::NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
     let time = chrono::NaiveTime::from_hms_opt(num(11..13)?, num(14..16)?, num(17..19)?)?;
@@ -370,7 +378,10 @@ mod tests {
         assert!(serde_json::from_str::<T>("{\"d\":\"2022-02-30 00:00:00\"}").is_err());
         assert!(serde_json::from_str::<T>("{\"d\":\"2022-01-01 25:00:00\"}").is_err());
         assert_eq!(
-            t("{\"d\":\"2022-06-21 17:58:11.250\"}").d.unwrap().to_string(),
+            t("{\"d\":\"2022-06-21 17:58:11.250\"}")
+                .d
+                .unwrap()
+                .to_string(),
             "2022-06-21 17:58:11.250"
         );
         assert_eq!(t("{\"l\":[\"a\",null,\"b\"]}").l, vec!["a", "b"]);
