@@ -1,7 +1,7 @@
 //! From LastPass's wire types to the domain's records: emails lowercased, groups sorted,
 //! status derived (spec §7), pending invitations without an account made Staged users.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use lpgate_domain::{
     AccountStatus, FolderMemberRecord, FolderRecord, LastPassFacts, UserRecord, normalize_email,
@@ -12,15 +12,31 @@ fn count(v: Option<u32>) -> Option<i64> {
     v.map(i64::from)
 }
 
-/// One LastPass user as a record.
-pub fn user(u: &User) -> UserRecord {
-    let mut groups: Vec<String> = u.groups.clone();
-    groups.sort();
+/// Lowercases an email in place when it is ASCII (the common case), without a new allocation.
+fn lower(mut email: String) -> String {
+    let trimmed = email.trim();
+    if trimmed.len() != email.len() {
+        return normalize_email(&email);
+    }
+    if email.is_ascii() {
+        email.make_ascii_lowercase();
+        email
+    } else {
+        normalize_email(&email)
+    }
+}
+
+/// One LastPass user as a record, taking its strings over.
+pub fn user(u: User) -> UserRecord {
+    let mut groups = u.groups;
+    if !groups.is_sorted() {
+        groups.sort();
+    }
     groups.dedup();
     UserRecord {
-        email: normalize_email(&u.username),
-        lastpass_id: (!u.id.is_empty()).then(|| u.id.clone()),
-        fullname: u.fullname.clone(),
+        email: lower(u.username),
+        lastpass_id: (!u.id.is_empty()).then_some(u.id),
+        fullname: u.fullname,
         status: AccountStatus::derive(LastPassFacts {
             disabled: u.disabled,
             never_logged_in: u.never_logged_in,
@@ -36,9 +52,9 @@ pub fn user(u: &User) -> UserRecord {
         created: u.created,
         last_pw_change: u.last_pw_change,
         last_login: u.last_login,
-        duo_username: u.duo_username.clone(),
-        multifactor: u.multifactor.clone(),
-        linked: u.linked.clone(),
+        duo_username: u.duo_username,
+        multifactor: u.multifactor,
+        linked: u.linked,
         password_reset_required: u.password_reset_required,
         sites: count(u.sites),
         notes: count(u.notes),
@@ -83,44 +99,53 @@ pub fn invitation(email: &str) -> UserRecord {
     }
 }
 
-/// The normalized users (keyed by email) and the group names of one complete listing.
+/// The normalized users and the group names of one complete listing.
 pub struct NormalizedDirectory {
-    /// Users by lowercase email.
-    pub users: HashMap<String, UserRecord>,
-    /// Every group name, from the Groups map and from users' lists.
+    /// Users sorted by lowercase email, each email once.
+    pub users: Vec<UserRecord>,
+    /// Every group name.
     pub groups: BTreeSet<String>,
     /// Emails LastPass listed twice (the first was kept).
     pub duplicates: Vec<String>,
 }
 
-/// Normalizes a whole directory.
-pub fn directory(dir: &Directory) -> NormalizedDirectory {
-    let mut users = HashMap::with_capacity(dir.users.len() + dir.invited.len());
-    let mut duplicates = Vec::new();
-    let mut groups: BTreeSet<String> = dir.groups.keys().cloned().collect();
-    for u in &dir.users {
+/// Normalizes a whole directory, taking it over (no string is copied).
+///
+/// Group membership is read from each user's own `groups` list, which LastPass sends on every
+/// page; the `Groups` map adds only names (it is rebuilt from the same lists on paged replies).
+pub fn directory(dir: Directory) -> NormalizedDirectory {
+    let mut groups: BTreeSet<String> = dir.groups.into_keys().collect();
+    let mut users: Vec<UserRecord> = Vec::with_capacity(dir.users.len() + dir.invited.len());
+    for u in dir.users {
         let rec = user(u);
-        groups.extend(rec.groups.iter().cloned());
-        if users.contains_key(&rec.email) {
-            duplicates.push(rec.email.clone());
-            continue;
-        }
-        users.insert(rec.email.clone(), rec);
-    }
-    // Members listed in the Groups map but missing from their user's own list.
-    for (name, members) in &dir.groups {
-        for m in members {
-            if let Some(u) = users.get_mut(&normalize_email(m))
-                && u.groups.binary_search(name).is_err()
-            {
-                let at = u.groups.binary_search(name).unwrap_or_else(|i| i);
-                u.groups.insert(at, name.clone());
+        for g in &rec.groups {
+            if !groups.contains(g) {
+                groups.insert(g.clone());
             }
         }
+        users.push(rec);
     }
-    for email in &dir.invited {
-        let rec = invitation(email);
-        users.entry(rec.email.clone()).or_insert(rec);
+    // A stable sort keeps LastPass's first listing of a duplicated email first.
+    users.sort_by(|a, b| a.email.cmp(&b.email));
+    let mut duplicates = Vec::new();
+    users.dedup_by(|later, earlier| {
+        let dup = later.email == earlier.email;
+        if dup {
+            duplicates.push(later.email.clone());
+        }
+        dup
+    });
+    let mut invitations: Vec<UserRecord> = dir
+        .invited
+        .iter()
+        .map(|e| invitation(e))
+        .filter(|rec| users.binary_search_by(|u| u.email.cmp(&rec.email)).is_err())
+        .collect();
+    if !invitations.is_empty() {
+        invitations.sort_by(|a, b| a.email.cmp(&b.email));
+        invitations.dedup_by(|a, b| a.email == b.email);
+        users.extend(invitations);
+        users.sort_by(|a, b| a.email.cmp(&b.email));
     }
     NormalizedDirectory {
         users,

@@ -16,7 +16,7 @@ use lpgate_domain::{
 };
 use lpgate_lastpass::{Client, EventQuery, UserFilter};
 use lpgate_store::{
-    AccountRow, EventRecord, SnapshotIndex, Store, StoreError, SyncRunRow, SyncWrite,
+    AccountRow, EventRecord, Fingerprinted, SnapshotIndex, Store, StoreError, SyncRunRow, SyncWrite,
 };
 
 use crate::normalize;
@@ -85,7 +85,7 @@ pub struct SyncOptions {
 impl Default for SyncOptions {
     fn default() -> Self {
         SyncOptions {
-            event_backfill: Duration::from_secs(30 * 24 * 3600),
+            event_backfill: Duration::from_secs(7 * 24 * 3600),
             max_shrink_share: 0.5,
             shrink_min_users: 20,
             allow_shrink: false,
@@ -148,8 +148,7 @@ pub async fn sync_account<S: Store>(
         .await
         .map_err(store_err)?;
     stage(SyncStage::Fetching);
-    let index = store.snapshot_index(account.id).await.map_err(store_err)?;
-    let events_from = match index.event_watermark {
+    let events_from = match store.event_watermark(account.id).await.map_err(store_err)? {
         Some(w) => w,
         None => zone.to_local(
             now() - chrono::Duration::from_std(options.event_backfill).unwrap_or_default(),
@@ -159,11 +158,19 @@ pub async fn sync_account<S: Store>(
         from: Some(events_from),
         ..EventQuery::default()
     };
-    let fetched = tokio::try_join!(
-        client.get_user_data(UserFilter::All),
-        client.get_shared_folders(),
-        client.reporting(&event_query),
+    // The stored snapshot's index loads while LastPass is read.
+    let (index, fetched) = tokio::join!(
+        async { store.snapshot_index(account.id).await.map_err(store_err) },
+        async {
+            tokio::try_join!(
+                client.get_user_data(UserFilter::All),
+                client.get_shared_folders(),
+                client.reporting(&event_query),
+            )
+        }
     );
+    let index = index?;
+    tracing::debug!(account = %name, ms = started.elapsed().as_millis() as u64, "sync fetched");
     let (dir, folders, events) = match fetched {
         Ok(v) => v,
         Err(source) => {
@@ -179,7 +186,9 @@ pub async fn sync_account<S: Store>(
         }
     };
     stage(SyncStage::Comparing);
-    let plan = match compare(store, account, &index, &dir, &folders, options).await {
+    let users_fetched = dir.users.len() as i64;
+    let folders_fetched = folders.len() as i64;
+    let plan = match compare(store, account, &index, dir, &folders, options).await {
         Ok(p) => p,
         Err(err) => {
             store
@@ -193,6 +202,7 @@ pub async fn sync_account<S: Store>(
     for c in &plan.changes {
         *changes_by_kind.entry(c.kind).or_insert(0) += 1;
     }
+    tracing::debug!(account = %name, ms = started.elapsed().as_millis() as u64, "sync compared");
     stage(SyncStage::Writing);
     let write = SyncWrite {
         account: account.id,
@@ -204,6 +214,7 @@ pub async fn sync_account<S: Store>(
         upsert_folders: plan.upsert_folders,
         remove_folders: plan.remove_folders,
         groups: plan.groups,
+        remove_memberships: plan.remove_memberships,
         events: events
             .into_iter()
             .map(|e| EventRecord {
@@ -215,10 +226,11 @@ pub async fn sync_account<S: Store>(
             })
             .collect(),
         changes: plan.changes,
-        users_fetched: dir.users.len() as i64,
-        folders_fetched: folders.len() as i64,
+        users_fetched,
+        folders_fetched,
     };
     let run = store.commit_sync(write).await.map_err(store_err)?;
+    tracing::debug!(account = %name, ms = started.elapsed().as_millis() as u64, "sync written");
     Ok(SyncReport {
         run,
         baseline: !index.has_snapshot,
@@ -229,11 +241,12 @@ pub async fn sync_account<S: Store>(
 
 /// What the comparison decided to write.
 struct Plan {
-    upsert_users: Vec<UserRecord>,
+    upsert_users: Vec<Fingerprinted<UserRecord>>,
     deprovision: Vec<String>,
-    upsert_folders: Vec<FolderRecord>,
+    upsert_folders: Vec<Fingerprinted<FolderRecord>>,
     remove_folders: Vec<String>,
     groups: std::collections::BTreeSet<String>,
+    remove_memberships: Vec<(String, String)>,
     changes: Vec<Change>,
 }
 
@@ -241,7 +254,7 @@ async fn compare<S: Store>(
     store: &S,
     account: &AccountRow,
     index: &SnapshotIndex,
-    dir: &lpgate_lastpass::Directory,
+    dir: lpgate_lastpass::Directory,
     folders: &[lpgate_lastpass::SharedFolder],
     options: &SyncOptions,
 ) -> Result<Plan, SyncError> {
@@ -254,32 +267,17 @@ async fn compare<S: Store>(
     if !normalized.duplicates.is_empty() {
         tracing::warn!(account = %name, duplicates = ?normalized.duplicates, "LastPass listed some emails twice; kept the first");
     }
+    let groups = normalized.groups;
     let users = normalized.users;
+    let listed = |email: &str| {
+        users
+            .binary_search_by(|u| u.email.as_str().cmp(email))
+            .is_ok()
+    };
 
-    // Users: new or changed by fingerprint, and gone.
-    let mut changed: Vec<UserRecord> = Vec::new();
-    let mut to_load: Vec<String> = Vec::new();
-    for (email, rec) in &users {
-        match index.users.get(email) {
-            Some(fp) if *fp == rec.fingerprint() => {}
-            Some(_) => {
-                to_load.push(email.clone());
-                changed.push(rec.clone());
-            }
-            None => {
-                if index.deprovisioned.contains(email) {
-                    to_load.push(email.clone());
-                }
-                changed.push(rec.clone());
-            }
-        }
-    }
-    let gone: Vec<String> = index
-        .users
-        .keys()
-        .filter(|e| !users.contains_key(*e))
-        .cloned()
-        .collect();
+    // Users gone from this complete listing.
+    let mut gone: Vec<String> = index.users.keys().filter(|e| !listed(e)).cloned().collect();
+    gone.sort();
     if !options.allow_shrink
         && index.users.len() >= options.shrink_min_users
         && gone.len() as f64 > options.max_shrink_share * index.users.len() as f64
@@ -291,68 +289,113 @@ async fn compare<S: Store>(
             gone: gone.len(),
         });
     }
-    to_load.extend(gone.iter().cloned());
 
-    // Folders.
-    let new_folders: HashMap<String, FolderRecord> = folders
-        .iter()
-        .map(|f| (f.id.clone(), normalize::folder(f)))
-        .collect();
-    let mut changed_folders = Vec::new();
-    let mut folder_ids_to_load = Vec::new();
-    for (id, f) in &new_folders {
-        match index.folders.get(id) {
-            Some(fp) if *fp == f.fingerprint() => {}
-            Some(_) => {
-                folder_ids_to_load.push(id.clone());
-                changed_folders.push(f.clone());
-            }
-            None => changed_folders.push(f.clone()),
+    // New or changed users, by fingerprint (kept sorted by email); the rest are dropped here.
+    let mut changed: Vec<Fingerprinted<UserRecord>> =
+        Vec::with_capacity(if index.has_snapshot { 64 } else { users.len() });
+    let mut to_load: Vec<String> = Vec::new();
+    for rec in users {
+        let fingerprint = rec.fingerprint();
+        match index.users.get(&rec.email) {
+            Some(fp) if *fp == fingerprint => continue,
+            Some(_) => to_load.push(rec.email.clone()),
+            None if index.deprovisioned.contains(&rec.email) => to_load.push(rec.email.clone()),
+            None => {}
         }
+        changed.push(Fingerprinted {
+            record: rec,
+            fingerprint,
+        });
     }
-    let removed_folders: Vec<String> = index
-        .folders
-        .keys()
-        .filter(|id| !new_folders.contains_key(*id))
-        .cloned()
-        .collect();
-    folder_ids_to_load.extend(removed_folders.iter().cloned());
-
-    let mut changes = Vec::new();
-    if index.has_snapshot {
-        let old_users: HashMap<String, UserRecord> = store
+    to_load.extend(gone.iter().cloned());
+    let old_users: HashMap<String, UserRecord> = if to_load.is_empty() {
+        HashMap::new()
+    } else {
+        store
             .load_users(account.id, to_load)
             .await
             .map_err(store_err)?
             .into_iter()
             .map(|u| (u.email.clone(), u))
-            .collect();
-        let mut sorted: Vec<&UserRecord> = changed.iter().collect();
-        sorted.sort_by(|a, b| a.email.cmp(&b.email));
-        for rec in sorted {
+            .collect()
+    };
+
+    // Memberships that end (those that begin are the upserted users' groups).
+    let mut remove_memberships = Vec::new();
+    for v in &changed {
+        let new = &v.record;
+        let old_groups: &[String] = old_users
+            .get(&new.email)
+            .filter(|o| o.status != AccountStatus::Deprovisioned)
+            .map_or(&[], |o| o.groups.as_slice());
+        for g in old_groups {
+            if new.groups.binary_search(g).is_err() {
+                remove_memberships.push((g.clone(), new.email.clone()));
+            }
+        }
+    }
+    for email in &gone {
+        if let Some(old) = old_users.get(email) {
+            remove_memberships.extend(old.groups.iter().map(|g| (g.clone(), email.clone())));
+        }
+    }
+
+    // Folders.
+    let mut changed_folders: Vec<Fingerprinted<FolderRecord>> = Vec::new();
+    let mut folder_ids_to_load = Vec::new();
+    let mut present = std::collections::HashSet::with_capacity(folders.len());
+    for f in folders {
+        let rec = normalize::folder(f);
+        let fingerprint = rec.fingerprint();
+        present.insert(rec.id.clone());
+        match index.folders.get(&rec.id) {
+            Some(fp) if *fp == fingerprint => continue,
+            Some(_) => folder_ids_to_load.push(rec.id.clone()),
+            None => {}
+        }
+        changed_folders.push(Fingerprinted {
+            record: rec,
+            fingerprint,
+        });
+    }
+    changed_folders.sort_by(|a, b| a.record.id.cmp(&b.record.id));
+    let mut removed_folders: Vec<String> = index
+        .folders
+        .keys()
+        .filter(|id| !present.contains(*id))
+        .cloned()
+        .collect();
+    removed_folders.sort();
+
+    let mut changes = Vec::new();
+    if index.has_snapshot {
+        for v in &changed {
+            let rec = &v.record;
             match old_users.get(&rec.email) {
                 Some(old) if old.status == AccountStatus::Deprovisioned => {
-                    changes.extend(restored(rec));
+                    changes.extend(restored(rec))
                 }
                 old => changes.extend(diff_user(old, Some(rec))),
             }
         }
-        let mut gone_sorted = gone.clone();
-        gone_sorted.sort();
-        for email in &gone_sorted {
+        for email in &gone {
             changes.extend(diff_user(old_users.get(email), None));
         }
-        changes.extend(diff_groups(&index.groups, &normalized.groups));
-        let old_folders: HashMap<String, FolderRecord> = store
-            .load_folders(account.id, folder_ids_to_load)
-            .await
-            .map_err(store_err)?
-            .into_iter()
-            .map(|f| (f.id.clone(), f))
-            .collect();
-        changed_folders.sort_by(|a, b| a.id.cmp(&b.id));
-        for f in &changed_folders {
-            changes.extend(diff_folder(old_folders.get(&f.id), Some(f)));
+        changes.extend(diff_groups(&index.groups, &groups));
+        folder_ids_to_load.extend(removed_folders.iter().cloned());
+        let old_folders: HashMap<String, FolderRecord> = if folder_ids_to_load.is_empty() {
+            HashMap::new()
+        } else {
+            store
+                .load_folders(account.id, folder_ids_to_load)
+                .await
+                .map_err(store_err)?
+                .into_iter()
+                .map(|f| (f.id.clone(), f))
+                .collect()
+        };
+        for v in &changed_folders {
+            changes.extend(diff_folder(old_folders.get(&v.record.id), Some(&v.record)));
         }
         for id in &removed_folders {
             changes.extend(diff_folder(old_folders.get(id), None));
@@ -363,7 +406,8 @@ async fn compare<S: Store>(
         deprovision: gone,
         upsert_folders: changed_folders,
         remove_folders: removed_folders,
-        groups: normalized.groups,
+        groups,
+        remove_memberships,
         changes,
     })
 }

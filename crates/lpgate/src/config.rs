@@ -13,7 +13,7 @@ version = 1
 # How often each account is synced by `lpgate serve`, unless the account says otherwise (seconds).
 default_interval_secs = 900
 # How far back the first sync of an account reads LastPass's event log (days).
-event_backfill_days = 30
+event_backfill_days = 7
 # A sync that would deprovision more than this share of an account's users is refused
 # (LastPass returning far fewer users than last time is treated as an error, not departures).
 max_shrink_share = 0.5
@@ -46,7 +46,7 @@ impl Default for SyncConfig {
     fn default() -> Self {
         SyncConfig {
             default_interval_secs: 900,
-            event_backfill_days: 30,
+            event_backfill_days: 7,
             max_shrink_share: 0.5,
         }
     }
@@ -91,7 +91,7 @@ mod tests {
     #[test]
     fn default_parses_and_unknown_keys_are_named() {
         let c: Config = toml::from_str(DEFAULT_CONFIG).unwrap();
-        assert_eq!(c.sync.event_backfill_days, 30);
+        assert_eq!(c.sync.event_backfill_days, 7);
         let err = toml::from_str::<Config>("version = 1\n[sync]\nintervl = 3\n")
             .unwrap_err()
             .to_string();

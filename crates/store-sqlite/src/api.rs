@@ -70,6 +70,16 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn event_watermark(
+        &self,
+        account: AccountId,
+    ) -> StoreResult<Option<chrono::NaiveDateTime>> {
+        self.read("read event watermark", move |c| {
+            sync::event_watermark(c, account)
+        })
+        .await
+    }
+
     async fn load_users(
         &self,
         account: AccountId,
@@ -91,8 +101,11 @@ impl Store for SqliteStore {
     }
 
     async fn commit_sync(&self, write: SyncWrite) -> StoreResult<SyncRunRow> {
-        self.write("write sync", move |c| sync::commit(c, write))
-            .await
+        let run = self
+            .write("write sync", move |c| sync::commit(c, write))
+            .await?;
+        self.checkpoint_later();
+        Ok(run)
     }
 
     async fn fail_run(

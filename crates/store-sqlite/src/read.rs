@@ -80,8 +80,11 @@ pub fn groups(conn: &Connection, account: Option<&str>) -> StoreResult<Vec<Group
     let mut stmt = conn
         .prepare(
             "SELECT a.id AS account_id, a.name AS account, g.name,
-                    (SELECT COUNT(*) FROM memberships m WHERE m.account_id = g.account_id AND m.group_name = g.name) AS members
+                    COALESCE(c.members, 0) AS members
              FROM groups g JOIN accounts a ON a.id = g.account_id
+             LEFT JOIN (SELECT account_id, group_name, COUNT(*) AS members FROM memberships
+                        GROUP BY account_id, group_name) c
+                    ON c.account_id = g.account_id AND c.group_name = g.name
              WHERE (?1 IS NULL OR a.name = ?1)
              ORDER BY a.name, g.name",
         )

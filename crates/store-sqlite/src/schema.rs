@@ -37,7 +37,9 @@ CREATE TABLE sync_runs (
 CREATE INDEX sync_runs_account ON sync_runs(account_id, id);
 
 -- The current state of every user ever seen; deprovisioned users stay with that status.
+-- A rowid table: its rows are large, where WITHOUT ROWID would slow bulk inserts.
 CREATE TABLE users (
+    id                      INTEGER PRIMARY KEY,
     account_id              INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
     email                   TEXT NOT NULL,
     lastpass_id             TEXT,
@@ -69,8 +71,8 @@ CREATE TABLE users (
     first_seen              TEXT NOT NULL,
     last_seen               TEXT,
     valid_from              TEXT NOT NULL,
-    PRIMARY KEY (account_id, email)
-) WITHOUT ROWID;
+    UNIQUE (account_id, email)
+);
 
 -- Past versions of users: a row per version that is no longer current, [valid_from, valid_to).
 CREATE TABLE users_history (
@@ -115,13 +117,13 @@ CREATE TABLE groups (
     PRIMARY KEY (account_id, name)
 ) WITHOUT ROWID;
 
+-- Keyed by user first: a sync writes each user's groups together, so inserts append.
 CREATE TABLE memberships (
     account_id  INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    group_name  TEXT NOT NULL,
     email       TEXT NOT NULL,
-    PRIMARY KEY (account_id, group_name, email)
+    group_name  TEXT NOT NULL,
+    PRIMARY KEY (account_id, email, group_name)
 ) WITHOUT ROWID;
-CREATE INDEX memberships_by_user ON memberships(account_id, email);
 
 CREATE TABLE folders (
     account_id  INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
@@ -144,7 +146,6 @@ CREATE TABLE folder_members (
     superadmin      INTEGER NOT NULL,
     PRIMARY KEY (account_id, folder_id, email)
 ) WITHOUT ROWID;
-CREATE INDEX folder_members_by_user ON folder_members(account_id, email);
 
 CREATE TABLE events (
     id          INTEGER PRIMARY KEY,
@@ -155,7 +156,10 @@ CREATE TABLE events (
     ip_address  TEXT NOT NULL,
     action      TEXT NOT NULL,
     data        TEXT NOT NULL,
-    UNIQUE (account_id, time_local, username, action, data, ip_address)
+    -- Fingerprint of (time, username, action, data, ip): the same event read twice (the
+    -- watermark is inclusive) is stored once.
+    fp          INTEGER NOT NULL,
+    UNIQUE (account_id, fp)
 );
 CREATE INDEX events_by_time ON events(account_id, time_at);
 

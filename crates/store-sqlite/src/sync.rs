@@ -103,6 +103,24 @@ pub fn list_runs(
         .map_err(backend("list sync runs"))
 }
 
+pub fn event_watermark(
+    conn: &Connection,
+    account: AccountId,
+) -> StoreResult<Option<chrono::NaiveDateTime>> {
+    let ctx = "read event watermark";
+    let w: Option<String> = conn
+        .query_row(
+            "SELECT event_watermark FROM accounts WHERE id = ?1",
+            [account.0],
+            |r| r.get(0),
+        )
+        .map_err(backend(ctx))?;
+    w.as_deref()
+        .map(parse_local)
+        .transpose()
+        .map_err(backend(ctx))
+}
+
 pub fn snapshot_index(conn: &Connection, account: AccountId) -> StoreResult<SnapshotIndex> {
     let ctx = "read snapshot index";
     let (has_snapshot, watermark): (bool, Option<String>) = conn
@@ -284,10 +302,12 @@ pub fn commit(conn: &mut Connection, w: SyncWrite) -> StoreResult<SyncRunRow> {
         )
         .map_err(backend(ctx))?;
 
+    let t0 = std::time::Instant::now();
+    remove_memberships(&tx, &w).map_err(backend(ctx))?;
     write_users(&tx, &w, &now, has_snapshot).map_err(backend(ctx))?;
     deprovision(&tx, &w, &now, previous_sync.as_deref()).map_err(backend(ctx))?;
     write_groups(&tx, &w, &now).map_err(backend(ctx))?;
-    write_folders(&tx, &w, &now).map_err(backend(ctx))?;
+    write_folders(&tx, &w, &now, has_snapshot).map_err(backend(ctx))?;
     let events = write_events(&tx, &w).map_err(backend(ctx))?;
     {
         let mut ins = tx
@@ -339,6 +359,10 @@ pub fn commit(conn: &mut Connection, w: SyncWrite) -> StoreResult<SyncRunRow> {
     )
     .map_err(backend(ctx))?;
     tx.commit().map_err(backend(ctx))?;
+    tracing::debug!(
+        ms = t0.elapsed().as_millis() as u64,
+        "sync transaction committed"
+    );
     get_run(conn, w.run)
 }
 
@@ -376,17 +400,15 @@ fn write_users(
             attachments = excluded.attachments, groups_json = excluded.groups_json,
             fingerprint = excluded.fingerprint, last_seen = NULL, valid_from = excluded.valid_from"
     ))?;
-    let mut del_members =
-        tx.prepare_cached("DELETE FROM memberships WHERE account_id = ?1 AND email = ?2")?;
     let mut add_member = tx.prepare_cached(
-        "INSERT OR IGNORE INTO memberships (account_id, group_name, email) VALUES (?1, ?2, ?3)",
+        "INSERT OR IGNORE INTO memberships (account_id, email, group_name) VALUES (?1, ?2, ?3)",
     )?;
     let zone = w.zone;
     let at = |t: Option<chrono::NaiveDateTime>| t.map(|t| utc(zone.to_utc(t)));
-    for u in &w.upsert_users {
+    for v in &w.upsert_users {
+        let u = &v.record;
         if has_snapshot {
             history_copy(tx, acct, &u.email, now)?;
-            del_members.execute(params![acct, u.email])?;
         }
         let groups = serde_json::to_string(&u.groups).unwrap_or_else(|_| "[]".into());
         upsert.execute(params![
@@ -417,12 +439,22 @@ fn write_users(
             u.applications,
             u.attachments,
             groups,
-            u.fingerprint(),
+            v.fingerprint,
             now,
         ])?;
         for g in &u.groups {
-            add_member.execute(params![acct, g, u.email])?;
+            add_member.execute(params![acct, u.email, g])?;
         }
+    }
+    Ok(())
+}
+
+fn remove_memberships(tx: &Transaction, w: &SyncWrite) -> rusqlite::Result<()> {
+    let mut del = tx.prepare_cached(
+        "DELETE FROM memberships WHERE account_id = ?1 AND email = ?2 AND group_name = ?3",
+    )?;
+    for (group, email) in &w.remove_memberships {
+        del.execute(params![w.account.0, email, group])?;
     }
     Ok(())
 }
@@ -439,12 +471,9 @@ fn deprovision(
                 fingerprint = 0
          WHERE account_id = ?1 AND email = ?2",
     )?;
-    let mut del_members =
-        tx.prepare_cached("DELETE FROM memberships WHERE account_id = ?1 AND email = ?2")?;
     for email in &w.deprovision {
         history_copy(tx, acct, email, now)?;
         update.execute(params![acct, email, previous_sync.unwrap_or(now), now])?;
-        del_members.execute(params![acct, email])?;
     }
     Ok(())
 }
@@ -469,7 +498,12 @@ fn write_groups(tx: &Transaction, w: &SyncWrite, now: &str) -> rusqlite::Result<
     Ok(())
 }
 
-fn write_folders(tx: &Transaction, w: &SyncWrite, now: &str) -> rusqlite::Result<()> {
+fn write_folders(
+    tx: &Transaction,
+    w: &SyncWrite,
+    now: &str,
+    has_snapshot: bool,
+) -> rusqlite::Result<()> {
     let acct = w.account.0;
     let mut del_members =
         tx.prepare_cached("DELETE FROM folder_members WHERE account_id = ?1 AND folder_id = ?2")?;
@@ -489,15 +523,18 @@ fn write_folders(tx: &Transaction, w: &SyncWrite, now: &str) -> rusqlite::Result
         "INSERT OR REPLACE INTO folder_members (account_id, folder_id, email, readonly, give, can_administer, superadmin)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
-    for f in &w.upsert_folders {
-        del_members.execute(params![acct, f.id])?;
+    for v in &w.upsert_folders {
+        let f = &v.record;
+        if has_snapshot {
+            del_members.execute(params![acct, f.id])?;
+        }
         upsert.execute(params![
             acct,
             f.id,
             f.name,
             f.deleted,
             f.score,
-            f.fingerprint(),
+            v.fingerprint,
             now
         ])?;
         for m in &f.members {
@@ -517,19 +554,27 @@ fn write_folders(tx: &Transaction, w: &SyncWrite, now: &str) -> rusqlite::Result
 
 fn write_events(tx: &Transaction, w: &SyncWrite) -> rusqlite::Result<i64> {
     let mut ins = tx.prepare_cached(
-        "INSERT OR IGNORE INTO events (account_id, time_local, time_at, username, ip_address, action, data)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT OR IGNORE INTO events (account_id, time_local, time_at, username, ip_address, action, data, fp)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     let mut n = 0;
     for e in &w.events {
+        let time = local(Some(e.time));
+        let mut fp = Fingerprint::default();
+        fp.opt_str(time.as_deref())
+            .str(&e.username)
+            .str(&e.action)
+            .str(&e.data)
+            .str(&e.ip_address);
         n += ins.execute(params![
             w.account.0,
-            local(Some(e.time)),
+            time,
             utc(w.zone.to_utc(e.time)),
             e.username,
             e.ip_address,
             e.action,
-            e.data
+            e.data,
+            fp.finish()
         ])? as i64;
     }
     Ok(n)

@@ -16,4 +16,6 @@ pub use account::{AccountEndpoint, AccountId, AccountRow, NewAccount};
 pub use error::{StoreError, StoreResult};
 pub use query::{ChangeRow, EventRow, FolderRow, GroupRow, UserQuery, UserRow};
 pub use store::{AccountLock, Store};
-pub use sync::{EventRecord, RunId, RunOutcome, SnapshotIndex, SyncRunRow, SyncWrite};
+pub use sync::{
+    EventRecord, Fingerprinted, RunId, RunOutcome, SnapshotIndex, SyncRunRow, SyncWrite,
+};

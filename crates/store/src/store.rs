@@ -64,6 +64,11 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         account: AccountId,
     ) -> impl Future<Output = StoreResult<SnapshotIndex>> + Send;
+    /// The newest event time stored for the account (LastPass wall time), if any.
+    fn event_watermark(
+        &self,
+        account: AccountId,
+    ) -> impl Future<Output = StoreResult<Option<chrono::NaiveDateTime>>> + Send;
     /// Full current records of these users (present or deprovisioned).
     fn load_users(
         &self,

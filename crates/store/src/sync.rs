@@ -109,6 +109,15 @@ pub struct EventRecord {
     pub data: String,
 }
 
+/// A record with its fingerprint, computed once by the engine and stored beside it.
+#[derive(Debug, Clone)]
+pub struct Fingerprinted<T> {
+    /// The record.
+    pub record: T,
+    /// Its fingerprint.
+    pub fingerprint: i64,
+}
+
 /// Everything one successful sync writes, applied in one transaction.
 #[derive(Debug, Clone)]
 pub struct SyncWrite {
@@ -120,16 +129,19 @@ pub struct SyncWrite {
     pub now: DateTime<Utc>,
     /// The account's zone, to store UTC beside LastPass's wall times.
     pub zone: AccountZone,
-    /// New or changed users (full records).
-    pub upsert_users: Vec<UserRecord>,
+    /// New or changed users (full records), sorted by email.
+    pub upsert_users: Vec<Fingerprinted<UserRecord>>,
     /// Users gone from a complete poll.
     pub deprovision: Vec<String>,
     /// New or changed folders.
-    pub upsert_folders: Vec<FolderRecord>,
+    pub upsert_folders: Vec<Fingerprinted<FolderRecord>>,
     /// Folders gone.
     pub remove_folders: Vec<String>,
     /// Every group name present now.
     pub groups: BTreeSet<String>,
+    /// Memberships that end: (group, email). Memberships that begin are the groups of the
+    /// upserted users.
+    pub remove_memberships: Vec<(String, String)>,
     /// New events.
     pub events: Vec<EventRecord>,
     /// The change rows.

@@ -45,7 +45,7 @@ async fn first_sync_is_a_baseline_and_resync_finds_nothing() {
     assert_eq!(
         events.len(),
         view.event_count,
-        "the first sync reads the last 30 days of events"
+        "every generated event is newer than the first sync's backfill window"
     );
 
     let again = b.sync_at(t(1, 2)).await.unwrap();

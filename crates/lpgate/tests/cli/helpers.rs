@@ -14,8 +14,11 @@ pub struct Env {
 }
 
 pub async fn env(users: usize) -> Env {
+    // Generated history ends now, as it would for a real company synced today.
+    let mut spec = CompanySpec::new(users, 77);
+    spec.anchor = lpgate_domain::AccountZone::default().to_local(chrono::Utc::now());
     let emu = Emulator::generate(
-        &CompanySpec::new(users, 77),
+        &spec,
         Credentials {
             cid: CID,
             provhash: HASH.into(),
