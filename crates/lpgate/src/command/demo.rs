@@ -1,16 +1,20 @@
-//! `lpgate demo`: the newcomer's first run. An emulated LastPass company on loopback, read
-//! through the same client a real account uses, shown as tables.
+//! `lpgate demo`: the newcomer's first run. An emulated LastPass company on loopback, linked
+//! as an account, synced into a temporary store through the same client and engine a real
+//! account uses; then the company changes and a second sync shows exactly what changed.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use anyhow::Context;
-use chrono::{NaiveDateTime, Utc};
-use lpgate_domain::{AccountStatus, LastPassFacts, Role};
+use chrono::Utc;
+use lpgate_domain::AccountZone;
 use lpgate_emulator::{CompanySpec, Credentials, Emulator};
+use lpgate_engine::{MasterKey, SyncOptions, SyncReport, sync_account};
 use lpgate_lastpass::{
-    BaseUrl, Cid, Client, ClientConfig, Directory, EventQuery, ProvisioningHash, User, UserFilter,
+    BaseUrl, Cid, Client, ClientConfig, DeleteAction, NewUser, ProvisioningHash,
 };
+use lpgate_store::{AccountEndpoint, NewAccount, Store, UserQuery};
+use lpgate_store_sqlite::SqliteStore;
 
 use crate::cli::DemoArgs;
 use crate::command::emulator::random_hex;
@@ -21,9 +25,10 @@ const DEMO_CID: u64 = 8771312;
 /// Runs the demo end to end and prints what it did.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let started = Instant::now();
+    let zone = AccountZone::default();
     let provhash = random_hex(32).context("Failed to create a provisioning hash")?;
     let mut spec = CompanySpec::new(args.users, args.seed);
-    spec.anchor = lpgate_domain::AccountZone::default().to_local(Utc::now());
+    spec.anchor = zone.to_local(Utc::now());
     let emulator = Emulator::generate(
         &spec,
         Credentials {
@@ -35,125 +40,196 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .start(([127, 0, 0, 1], 0).into())
         .await
         .context("Failed to start the emulator on 127.0.0.1")?;
+    let url = running.base_url();
+    println!("lpgate demo");
+    println!("===========");
     println!(
-        "lpgate demo: an emulated LastPass business account is listening on {} (CID {DEMO_CID}).",
-        running.base_url()
+        "An emulated LastPass business account (CID {DEMO_CID}, {} users) is listening on {url}.",
+        args.users
     );
     println!(
-        "Everything below was read through lpgate's Enterprise API client, exactly as from lastpass.com.\n"
+        "lpgate talks to it exactly as to lastpass.com: only the URL and credentials differ.\n"
     );
 
-    let client = Client::new(ClientConfig::new(
-        BaseUrl::custom(&running.base_url())?,
-        Cid::new(DEMO_CID),
-        ProvisioningHash::new(provhash)?,
-    ))?;
-    let total = client
-        .check()
-        .await
-        .context("Failed to check the demo credentials")?;
-    let dir = client.get_user_data(UserFilter::All).await?;
-    let folders = client.get_shared_folders().await?;
-    let events = client
-        .reporting(&EventQuery {
-            limit: Some(10),
-            ..EventQuery::default()
-        })
-        .await?;
-
-    print_summary(&dir);
-    print_users(&dir);
-    print_groups(&dir);
-
-    println!("Shared folders: {} (largest first)", folders.len());
-    let mut by_size: Vec<_> = folders.iter().collect();
-    by_size.sort_by(|a, b| b.users.len().cmp(&a.users.len()).then(a.name.cmp(&b.name)));
-    let mut t = Table::new(&["folder", "members", "administrators", "score"]);
-    for f in by_size.iter().take(5) {
-        let admins = f.users.iter().filter(|m| m.can_administer).count();
-        t.row(vec![
-            f.name.clone(),
-            f.users.len().to_string(),
-            admins.to_string(),
-            f.score.map(|s| format!("{s:.0}")).unwrap_or_default(),
-        ]);
-    }
-    println!("{}", t.render());
-
-    println!("Latest events (US/Eastern):");
-    let mut t = Table::new(&["time", "who", "action", "detail"]);
-    for e in &events {
-        t.row(vec![
-            e.time.to_string(),
-            e.username.clone(),
-            e.action.clone(),
-            e.data.clone(),
-        ]);
-    }
-    println!("{}", t.render());
-
+    let dir = std::env::temp_dir().join(format!("lpgate-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("Failed to create {}", dir.display()))?;
+    let outcome = demo(&url, &provhash, &dir, &running, zone).await;
     running.shutdown().await;
-    println!("What the demo did:");
+    let _ = std::fs::remove_dir_all(&dir);
+    outcome?;
     println!(
-        "  1. generated a company of {} users (seed {}) and served it on loopback;",
-        args.users, args.seed
-    );
-    println!("  2. checked the credentials with one getuserdata call ({total} users reported);");
-    println!(
-        "  3. read all users and groups page by page (getuserdata), {} shared folders (getsfdata) and the {} latest events (reporting);",
-        folders.len(),
-        events.len()
+        "Done in {:.2} s. The emulator is stopped and the temporary store removed.",
+        started.elapsed().as_secs_f64()
     );
     println!(
-        "  4. derived each user's status and role the way lpgate stores them; then stopped the emulator."
+        "\nNext: `lpgate init`, then `lpgate account add NAME --cid N --provhash-file F` for a real account,"
     );
-    println!("Done in {:.2} s.", started.elapsed().as_secs_f64());
+    println!(
+        "or `lpgate emulator` to keep an emulated one running and try every command against it."
+    );
     Ok(())
 }
 
-fn status_of(u: &User, invited: &[String]) -> AccountStatus {
-    AccountStatus::derive(LastPassFacts {
-        disabled: u.disabled,
-        never_logged_in: u.never_logged_in,
-        invited_only: invited.iter().any(|i| i.eq_ignore_ascii_case(&u.username)),
-        present: true,
-    })
-}
+async fn demo(
+    url: &str,
+    provhash: &str,
+    dir: &std::path::Path,
+    running: &lpgate_emulator::RunningEmulator,
+    zone: AccountZone,
+) -> anyhow::Result<()> {
+    let hash = ProvisioningHash::new(provhash)?;
+    let client = Client::new(ClientConfig::new(
+        BaseUrl::custom(url)?,
+        Cid::new(DEMO_CID),
+        hash.clone(),
+    ))?;
+    let store = SqliteStore::open(dir.join("lpgate.sqlite")).await?;
+    let key = MasterKey::generate();
+    let account = store
+        .add_account(NewAccount {
+            name: "demo".into(),
+            cid: DEMO_CID,
+            endpoint: AccountEndpoint::Url(url.to_string()),
+            provhash_sealed: key.seal(&hash),
+            time_zone: zone.name().into(),
+            sync_interval_secs: 900,
+            now: Utc::now(),
+        })
+        .await?;
+    let users = client
+        .check()
+        .await
+        .context("Failed to check the demo credentials")?;
+    println!(
+        "1. Linked the account as \"demo\" (provisioning hash encrypted at rest); one getuserdata call confirmed {users} users."
+    );
 
-fn print_summary(dir: &Directory) {
-    let mut by_status: BTreeMap<AccountStatus, usize> = BTreeMap::new();
-    for u in &dir.users {
-        *by_status.entry(status_of(u, &dir.invited)).or_default() += 1;
-    }
-    let admins = dir.users.iter().filter(|u| u.admin).count();
-    let active: Vec<&User> = dir
+    let options = SyncOptions::default();
+    let first = sync_account(&store, &client, &account, zone, &options, Utc::now, |_| {}).await?;
+    println!(
+        "2. First sync: {} users, {} groups, {} shared folders, {} events in {:.2} s (a baseline: changes count from the next sync).\n",
+        first.run.users,
+        first.run.groups,
+        first.run.folders,
+        first.run.events,
+        first.elapsed.as_secs_f64()
+    );
+    print_directory(&store).await?;
+
+    // The company changes between polls, as a real one does.
+    let view = running.emulator().view();
+    let staged = view
         .users
         .iter()
-        .filter(|u| status_of(u, &dir.invited) == AccountStatus::Active)
+        .find(|u| u.neverloggedin && !u.disabled)
+        .map(|u| u.username.clone());
+    let regular: Vec<String> = view
+        .users
+        .iter()
+        .filter(|u| !u.disabled && !u.neverloggedin && !u.admin)
+        .map(|u| u.username.clone())
         .collect();
+    let domain = view.domain.clone();
+    let mut did = Vec::new();
+    if let Some(s) = &staged {
+        running.emulator().login(s)?;
+        did.push(format!("{s} logged in for the first time"));
+    }
+    let hire = format!("new.hire@{domain}");
+    client
+        .batch_add(&[NewUser {
+            fullname: Some("New Hire".into()),
+            groups: vec!["Engineering".into()],
+            ..NewUser::new(hire.clone())
+        }])
+        .await?;
+    did.push(format!(
+        "{hire} was provisioned into Engineering (batchadd)"
+    ));
+    if let Some(leaver) = regular.first() {
+        client.delete_user(leaver, DeleteAction::Remove).await?;
+        did.push(format!("{leaver} left the company (deluser, remove)"));
+    }
+    if let Some(promoted) = regular.get(1) {
+        running.emulator().set_admin(promoted, true)?;
+        did.push(format!("{promoted} was made an admin in the Admin Console"));
+    }
+    if let Some(mfa) = view.users.iter().find(|u| {
+        !u.multifactor.is_empty()
+            && !u.disabled
+            && !u.admin
+            && !regular[..2.min(regular.len())].contains(&u.username)
+    }) {
+        running.emulator().set_multifactor(&mfa.username, None)?;
+        did.push(format!(
+            "{} turned off multifactor authentication",
+            mfa.username
+        ));
+    }
+    println!("3. Meanwhile, in LastPass:");
+    for d in &did {
+        println!("   - {d}");
+    }
+
+    let second = sync_account(&store, &client, &account, zone, &options, Utc::now, |_| {}).await?;
+    println!(
+        "\n4. Second sync: {} changes in {:.2} s — {}",
+        second.run.changes,
+        second.elapsed.as_secs_f64(),
+        kinds(&second)
+    );
+    let changes = store.list_changes(None, None, None, 50).await?;
+    let mut t = Table::new(&["kind", "subject", "related", "before", "after"]);
+    for c in changes.iter().rev() {
+        t.row(vec![
+            c.kind.clone(),
+            c.subject.clone(),
+            c.related.clone().unwrap_or_default(),
+            c.before.clone().unwrap_or_default(),
+            c.after.clone().unwrap_or_default(),
+        ]);
+    }
+    println!("{}", t.render());
+    Ok(())
+}
+
+fn kinds(report: &SyncReport) -> String {
+    report
+        .changes_by_kind
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn print_directory(store: &SqliteStore) -> anyhow::Result<()> {
+    let users = store.list_users(UserQuery::default()).await?;
+    let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
+    for u in &users {
+        *by_status.entry(u.status.as_str()).or_default() += 1;
+    }
+    let active: Vec<_> = users.iter().filter(|u| u.status == "active").collect();
+    let admins = users
+        .iter()
+        .filter(|u| u.role == "admin" && u.status != "deprovisioned")
+        .count();
     let no_mfa = active.iter().filter(|u| u.multifactor.is_none()).count();
     let weak = active
         .iter()
-        .filter(|u| u.mpstrength.is_some_and(|s| s < 50))
+        .filter(|u| u.mp_strength.is_some_and(|s| s < 50))
         .count();
-    println!("Users: {}", dir.users.len());
     let parts: Vec<String> = by_status.iter().map(|(s, n)| format!("{s} {n}")).collect();
-    println!("  by status: {}", parts.join(", "));
+    println!("   The store now answers, without asking LastPass again:");
+    println!("   users by status: {}; admins: {admins}", parts.join(", "));
     println!(
-        "  admins: {admins}; pending invitations: {}",
-        dir.invited.len()
+        "   active users without MFA: {no_mfa} of {} ({:.0} % covered); weak master passwords (<50): {weak}\n",
+        active.len(),
+        if active.is_empty() {
+            100.0
+        } else {
+            100.0 * (active.len() - no_mfa) as f64 / active.len() as f64
+        }
     );
-    println!(
-        "  active users without MFA: {no_mfa} of {}; with a weak master password (<50): {weak}",
-        active.len()
-    );
-    println!("  groups: {}\n", dir.groups.len());
-}
-
-fn print_users(dir: &Directory) {
-    println!("Users (first 15 by email):");
-    let mut users: Vec<&User> = dir.users.iter().collect();
-    users.sort_by(|a, b| a.username.cmp(&b.username));
     let mut t = Table::new(&[
         "email",
         "name",
@@ -163,29 +239,27 @@ fn print_users(dir: &Directory) {
         "mfa",
         "groups",
     ]);
-    for u in users.iter().take(15) {
+    for u in users.iter().take(10) {
         t.row(vec![
-            u.username.clone(),
+            u.email.clone(),
             u.fullname.clone(),
-            status_of(u, &dir.invited).to_string(),
-            Role::from_admin_flag(u.admin).to_string(),
+            u.status.clone(),
+            u.role.clone(),
             u.last_login
-                .map(|d: NaiveDateTime| d.format("%Y-%m-%d").to_string())
+                .map(|d| d.format("%Y-%m-%d").to_string())
                 .unwrap_or_else(|| "never".into()),
             u.multifactor.clone().unwrap_or_else(|| "none".into()),
-            u.groups.len().to_string(),
+            u.groups.join(", "),
         ]);
     }
     println!("{}", t.render());
-}
-
-fn print_groups(dir: &Directory) {
-    println!("Groups (largest first):");
-    let mut groups: Vec<(&String, &Vec<String>)> = dir.groups.iter().collect();
-    groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(b.0)));
+    let groups = store.list_groups(None).await?;
     let mut t = Table::new(&["group", "members"]);
-    for (name, members) in groups.iter().take(8) {
-        t.row(vec![name.to_string(), members.len().to_string()]);
+    let mut sorted: Vec<_> = groups.iter().collect();
+    sorted.sort_by(|a, b| b.members.cmp(&a.members));
+    for g in sorted.iter().take(6) {
+        t.row(vec![g.name.clone(), g.members.to_string()]);
     }
     println!("{}", t.render());
+    Ok(())
 }

@@ -5,5 +5,6 @@
 
 mod accounts;
 mod crash;
+mod demo;
 mod helpers;
 mod listing;
