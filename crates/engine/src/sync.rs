@@ -269,14 +269,15 @@ async fn compare<S: Store>(
     }
     let groups = normalized.groups;
     let users = normalized.users;
-    let listed = |email: &str| {
-        users
-            .binary_search_by(|u| u.email.as_str().cmp(email))
-            .is_ok()
-    };
+    let listed = normalized.emails;
 
     // Users gone from this complete listing.
-    let mut gone: Vec<String> = index.users.keys().filter(|e| !listed(e)).cloned().collect();
+    let mut gone: Vec<String> = index
+        .users
+        .keys()
+        .filter(|e| !listed.contains(*e))
+        .cloned()
+        .collect();
     gone.sort();
     if !options.allow_shrink
         && index.users.len() >= options.shrink_min_users
@@ -289,8 +290,9 @@ async fn compare<S: Store>(
             gone: gone.len(),
         });
     }
+    drop(listed);
 
-    // New or changed users, by fingerprint (kept sorted by email); the rest are dropped here.
+    // New or changed users, by fingerprint; the rest are dropped here.
     let mut changed: Vec<Fingerprinted<UserRecord>> =
         Vec::with_capacity(if index.has_snapshot { 64 } else { users.len() });
     let mut to_load: Vec<String> = Vec::new();
@@ -307,6 +309,8 @@ async fn compare<S: Store>(
             fingerprint,
         });
     }
+    // Written in email order (the store's key order) and diffed in a stable order.
+    let changed = sort_by_email(changed);
     to_load.extend(gone.iter().cloned());
     let old_users: HashMap<String, UserRecord> = if to_load.is_empty() {
         HashMap::new()
@@ -410,6 +414,26 @@ async fn compare<S: Store>(
         remove_memberships,
         changes,
     })
+}
+
+/// Sorts records by email moving each (large) record once: the positions are sorted, not the
+/// records.
+fn sort_by_email(records: Vec<Fingerprinted<UserRecord>>) -> Vec<Fingerprinted<UserRecord>> {
+    if records.is_sorted_by(|a, b| a.record.email <= b.record.email) {
+        return records;
+    }
+    let mut order: Vec<u32> = (0..records.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| {
+        records[a as usize]
+            .record
+            .email
+            .cmp(&records[b as usize].record.email)
+    });
+    let mut slots: Vec<Option<Fingerprinted<UserRecord>>> = records.into_iter().map(Some).collect();
+    order
+        .iter()
+        .filter_map(|&i| slots[i as usize].take())
+        .collect()
 }
 
 fn restored(rec: &UserRecord) -> Vec<Change> {
