@@ -256,7 +256,7 @@ async fn print_directory(store: &SqliteStore) -> anyhow::Result<()> {
     let groups = store.list_groups(None).await?;
     let mut t = Table::new(&["group", "members"]);
     let mut sorted: Vec<_> = groups.iter().collect();
-    sorted.sort_by(|a, b| b.members.cmp(&a.members));
+    sorted.sort_by_key(|g| std::cmp::Reverse(g.members));
     for g in sorted.iter().take(6) {
         t.row(vec![g.name.clone(), g.members.to_string()]);
     }
