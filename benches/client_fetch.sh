@@ -10,18 +10,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 users=${1:-100000}
-cargo build --release -p lpgate --locked >&2
-bin=target/release/lpgate
-work=$(mktemp -d)
-trap 'kill $emu_pid 2>/dev/null || true; rm -rf "$work"' EXIT
-
-"$bin" emulator --users "$users" --groups 2000 --folders 5000 --seed 1 >"$work/ready" &
-emu_pid=$!
-for _ in $(seq 1 600); do grep -q listening "$work/ready" 2>/dev/null && break; sleep 0.1; done
-read -r _ _ _ url cidkv hashkv <"$work/ready"
-cid=${cidkv#cid=}
-hash=${hashkv#provhash=}
-printf '%s' "$hash" >"$work/hash"
+. benches/lib.sh
+build_lpgate
+trap 'kill ${emu_pid:-} 2>/dev/null || true; rm -rf "$work"' EXIT
+start_emulator "$users" --groups 2000 --folders 5000
 pages=$(( (users + 1999) / 2000 ))
 echo "emulator: $users users at $url, $pages pages of 2000" >&2
 

@@ -117,6 +117,17 @@ pub struct SyncReport {
     pub elapsed: Duration,
 }
 
+impl SyncReport {
+    /// The change counts as one line, e.g. `user.created 1, group.member_added 2`.
+    pub fn kinds_summary(&self) -> String {
+        self.changes_by_kind
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// Runs one sync of `account` through `client` into `store`.
 pub async fn sync_account<S: Store>(
     store: &S,

@@ -9,7 +9,7 @@ use anyhow::Context;
 use chrono::Utc;
 use lpgate_domain::AccountZone;
 use lpgate_emulator::{CompanySpec, Credentials, Emulator};
-use lpgate_engine::{MasterKey, SyncOptions, SyncReport, sync_account};
+use lpgate_engine::{MasterKey, SyncOptions, sync_account};
 use lpgate_lastpass::{
     BaseUrl, Cid, Client, ClientConfig, DeleteAction, NewUser, ProvisioningHash,
 };
@@ -176,7 +176,7 @@ async fn demo(
         "\n4. Second sync: {} changes in {:.2} s — {}",
         second.run.changes,
         second.elapsed.as_secs_f64(),
-        kinds(&second)
+        second.kinds_summary()
     );
     let changes = store.list_changes(None, None, None, 50).await?;
     let mut t = Table::new(&["kind", "subject", "related", "before", "after"]);
@@ -191,15 +191,6 @@ async fn demo(
     }
     println!("{}", t.render());
     Ok(())
-}
-
-fn kinds(report: &SyncReport) -> String {
-    report
-        .changes_by_kind
-        .iter()
-        .map(|(k, n)| format!("{k} {n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 async fn print_directory(store: &SqliteStore) -> anyhow::Result<()> {

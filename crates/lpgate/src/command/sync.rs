@@ -147,15 +147,6 @@ pub async fn run(global: &GlobalArgs, args: SyncArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn kinds(report: &SyncReport) -> String {
-    report
-        .changes_by_kind
-        .iter()
-        .map(|(k, n)| format!("{k} {n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 fn describe(report: &SyncReport) -> String {
     let r = &report.run;
     let changes = if report.baseline {
@@ -163,7 +154,7 @@ fn describe(report: &SyncReport) -> String {
     } else if r.changes == 0 {
         "no changes".to_string()
     } else {
-        format!("{} changes: {}", r.changes, kinds(report))
+        format!("{} changes: {}", r.changes, report.kinds_summary())
     };
     format!(
         "{}: {} users, {} groups, {} shared folders, {} new events; {changes} ({:.2} s)",
@@ -188,7 +179,7 @@ fn out_of(report: &SyncReport) -> SyncOut {
         folders: r.folders,
         events: r.events,
         changes: r.changes,
-        changes_by_kind: kinds(report),
+        changes_by_kind: report.kinds_summary(),
         seconds: (report.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
         error: None,
     }
