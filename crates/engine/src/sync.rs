@@ -240,7 +240,15 @@ pub async fn sync_account<S: Store>(
         users_fetched,
         folders_fetched,
     };
-    let run = store.commit_sync(write).await.map_err(store_err)?;
+    let run = match store.commit_sync(write).await {
+        Ok(run) => run,
+        Err(e) => {
+            // The transaction rolled back; record why, so the run does not stay "running".
+            let err = store_err(e);
+            let _ = store.fail_run(run, now(), err.to_string()).await;
+            return Err(err);
+        }
+    };
     tracing::debug!(account = %name, ms = started.elapsed().as_millis() as u64, "sync written");
     Ok(SyncReport {
         run,
