@@ -26,7 +26,16 @@ impl Clock {
         match self {
             Clock::System => system_eastern(),
             Clock::Fixed(t) => *t,
-            Clock::Offset(d) => system_eastern() + *d,
+            // An offset past the calendar's end saturates instead of panicking.
+            Clock::Offset(d) => {
+                let now = system_eastern();
+                now.checked_add_signed(*d)
+                    .unwrap_or(if d.num_seconds() < 0 {
+                        NaiveDateTime::MIN
+                    } else {
+                        NaiveDateTime::MAX
+                    })
+            }
         }
     }
 

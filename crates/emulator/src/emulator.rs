@@ -117,7 +117,8 @@ impl Emulator {
     }
 
     /// How many requests naming `command` arrived with a parseable body, whether they were
-    /// authorized, faulted or answered; lets tests count a client's retries.
+    /// authorized, faulted or answered; lets tests count a client's retries. Commands the
+    /// emulator does not know are all counted under `(unknown)`.
     pub fn requests(&self, command: &str) -> u64 {
         lock(&self.inner.requests)
             .get(command)
@@ -168,7 +169,14 @@ impl Emulator {
             return Admission::Unparseable;
         };
         let cmd = env.cmd.clone().unwrap_or_default();
-        *lock(&self.inner.requests).entry(cmd.clone()).or_insert(0) += 1;
+        // Counted per command name; unknown names share one counter so a client sending
+        // random names cannot grow the map without bound.
+        let key = if crate::commands::is_known(&cmd) {
+            cmd.clone()
+        } else {
+            "(unknown)".to_string()
+        };
+        *lock(&self.inner.requests).entry(key).or_insert(0) += 1;
         let authorized = {
             let creds = read(&self.inner.creds);
             env.cid == Some(creds.cid) && env.provhash.as_deref() == Some(creds.provhash.as_str())

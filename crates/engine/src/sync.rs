@@ -57,6 +57,18 @@ pub enum SyncError {
         /// Users that would be deprovisioned.
         gone: usize,
     },
+    /// A user missing from the listing still exists when asked for by name: the company
+    /// changed while it was paged, and the listing cannot be trusted for departures.
+    #[error(
+        "account {account}: {email} was missing from the user listing but still exists in LastPass; \
+         the company changed while it was read, so nothing was changed — the next sync will read it again"
+    )]
+    Inconsistent {
+        /// Account name.
+        account: String,
+        /// The user the listing missed.
+        email: String,
+    },
     /// The store failed.
     #[error("account {account}: {source}")]
     Store {
@@ -199,7 +211,7 @@ pub async fn sync_account<S: Store>(
     stage(SyncStage::Comparing);
     let users_fetched = dir.users.len() as i64;
     let folders_fetched = folders.len() as i64;
-    let plan = match compare(store, account, &index, dir, &folders, options).await {
+    let plan = match compare(store, client, account, &index, dir, &folders, options).await {
         Ok(p) => p,
         Err(err) => {
             store
@@ -271,6 +283,7 @@ struct Plan {
 
 async fn compare<S: Store>(
     store: &S,
+    client: &Client,
     account: &AccountRow,
     index: &SnapshotIndex,
     dir: lpgate_lastpass::Directory,
@@ -310,6 +323,7 @@ async fn compare<S: Store>(
         });
     }
     drop(listed);
+    confirm_gone(client, name, &gone).await?;
 
     // New or changed users, by fingerprint; the rest are dropped here.
     let mut changed: Vec<Fingerprinted<UserRecord>> =
@@ -433,6 +447,37 @@ async fn compare<S: Store>(
         remove_memberships,
         changes,
     })
+}
+
+/// Asks LastPass by name about users the listing no longer shows (up to `CONFIRM_GONE` of
+/// them, spread over the list): offset paging can skip a user when another leaves while the
+/// pages are read, and a skipped user must not be taken for a departure.
+async fn confirm_gone(client: &Client, account: &str, gone: &[String]) -> Result<(), SyncError> {
+    use futures_util::{StreamExt, stream};
+    const CONFIRM_GONE: usize = 100;
+    let step = gone.len().div_ceil(CONFIRM_GONE).max(1);
+    let sample: Vec<&String> = gone.iter().step_by(step).collect();
+    let mut answers = stream::iter(sample)
+        .map(|email| async move { (email, client.get_user(email).await) })
+        .buffer_unordered(4);
+    while let Some((email, answer)) = answers.next().await {
+        match answer {
+            Ok(Some(_)) => {
+                return Err(SyncError::Inconsistent {
+                    account: account.to_string(),
+                    email: email.clone(),
+                });
+            }
+            Ok(None) | Err(lpgate_lastpass::Error::InvalidInput { .. }) => {}
+            Err(source) => {
+                return Err(SyncError::Fetch {
+                    account: account.to_string(),
+                    source,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Sorts records by email moving each (large) record once: the positions are sorted, not the

@@ -30,6 +30,10 @@ const READ_COMMANDS: &[&str] = &[
     "expiredmasterpwlist",
 ];
 
+/// The most pages a listing may take (100 million users at 2,000 a page): a bound on what a
+/// broken or hostile `total` can make the client request.
+const MAX_PAGES: u64 = 50_000;
+
 /// How many times a paged listing is restarted when the company changed while it was read.
 const LISTING_RESTARTS: u32 = 2;
 
@@ -167,10 +171,47 @@ impl Client {
     }
 
     async fn list_once(&self, filter: UserFilter) -> Result<Directory, Error> {
+        let first = self.user_page(filter, self.page_size, 0).await?;
+        // A server that caps the page size below ours answers page 0 short while `total`
+        // says more exist: list again with its page size, or every sync would fail.
+        let size = match first.total {
+            Some(t)
+                if first.count > 0
+                    && first.count < self.page_size as usize
+                    && t > first.count as u64 =>
+            {
+                tracing::info!(
+                    page_size = first.count,
+                    "LastPass caps the page size; paging with its size"
+                );
+                first.count as u32
+            }
+            _ => self.page_size,
+        };
+        if size != self.page_size {
+            let first = self.user_page(filter, size, 0).await?;
+            return self.list_from(filter, size, first).await;
+        }
+        self.list_from(filter, size, first).await
+    }
+
+    async fn list_from(
+        &self,
+        filter: UserFilter,
+        size: u32,
+        first: Page,
+    ) -> Result<Directory, Error> {
         const CMD: &str = "getuserdata";
-        let size = self.page_size;
-        let first = self.user_page(filter, size, 0).await?;
         let total = first.total;
+        if let Some(t) = total
+            && t.div_ceil(u64::from(size)) > MAX_PAGES
+        {
+            return Err(Error::Decode {
+                command: CMD.to_string(),
+                reason: format!("LastPass reported an implausible total of {t} users"),
+                snippet: String::new(),
+            });
+        }
         let mut acc = Accumulator::default();
         let mut last_count = first.count;
         let mut totals_agree = true;
@@ -180,7 +221,7 @@ impl Client {
             && last_count >= size as usize
         {
             // The first page says how many follow: fetch them concurrently, in order.
-            let pages = total.div_ceil(size as u64).max(1);
+            let pages = total.div_ceil(u64::from(size)).max(1);
             let mut fetched = stream::iter(1..pages)
                 .map(|i| self.user_page(filter, size, i))
                 .buffered(self.page_concurrency);
@@ -192,15 +233,18 @@ impl Client {
                 next_index += 1;
             }
         }
-        // Keep going while pages are full, in case users were added meanwhile.
-        while last_count >= size as usize && total.is_none_or(|t| (acc.len() as u64) < t) {
+        // Keep going while pages are full, in case users were added meanwhile; a page that
+        // brings no new user means the server ignores paging (everything was already read).
+        while last_count >= size as usize
+            && total.is_none_or(|t| (acc.len() as u64) < t)
+            && next_index < MAX_PAGES
+        {
             let page = self.user_page(filter, size, next_index).await?;
             totals_agree &= page.total == total;
             last_count = page.count;
-            if page.count == 0 {
+            if page.count == 0 || acc.add(page.reply) == 0 {
                 break;
             }
-            acc.add(page.reply);
             next_index += 1;
         }
         let got = acc.len() as u64;
@@ -210,6 +254,15 @@ impl Client {
                 command: CMD.to_string(),
                 expected,
                 got,
+            });
+        }
+        if got == 0 && filter == UserFilter::All {
+            // Every business account has at least the admin who created the hash: an empty
+            // listing is a broken reply, and taking it as one would deprovision everyone.
+            return Err(Error::Decode {
+                command: CMD.to_string(),
+                reason: "LastPass listed no users at all; a business account always has at least one admin".into(),
+                snippet: String::new(),
             });
         }
         Ok(acc.finish(expected))
@@ -227,7 +280,8 @@ impl Client {
         let reply: UserDataReply = self
             .call(CMD, Some(&req), Replay::Safe, |b| self.decode(CMD, b))
             .await?;
-        check_reply(CMD, reply.status.as_deref(), &reply.errors, &reply.error)?;
+        check_reply(CMD, reply.status.as_deref(), &reply.errors, &reply.error)
+            .map_err(|e| e.masked(self.provhash.expose()))?;
         Ok(Page {
             total: reply.total,
             count: reply.users.0.len(),
@@ -249,7 +303,8 @@ impl Client {
         let reply: UserDataReply = self
             .call(CMD, Some(&req), Replay::Safe, |b| self.decode(CMD, b))
             .await?;
-        check_reply(CMD, reply.status.as_deref(), &reply.errors, &reply.error)?;
+        check_reply(CMD, reply.status.as_deref(), &reply.errors, &reply.error)
+            .map_err(|e| e.masked(self.provhash.expose()))?;
         Ok(reply
             .users
             .0
@@ -291,9 +346,10 @@ impl Client {
                     out.push(f);
                 }
             }
-            // A short page ends the listing; a page of nothing new means the server ignored
-            // paging and sent everything at once.
-            if n < size as usize || fresh == 0 {
+            // An empty page ends the listing, and so does a page of nothing new (a server that
+            // ignores paging sends everything every time). A short page does not: a server
+            // that caps the page size answers every page short.
+            if n == 0 || fresh == 0 || index + 1 >= MAX_PAGES {
                 break;
             }
         }
@@ -378,14 +434,16 @@ impl Client {
                 } else {
                     errors
                 },
-            });
+            }
+            .masked(self.provhash.expose()));
         }
         let mut changed = reply.disabled_users;
         changed.extend(reply.enabled_users);
         Ok(ToggleOutcome {
             changed,
             unchanged: reply.unchanged_users,
-            error: (!errors.is_empty()).then(|| errors.join("; ")),
+            error: (!errors.is_empty())
+                .then(|| crate::transport::mask(&errors.join("; "), self.provhash.expose())),
         })
     }
 
@@ -442,7 +500,9 @@ impl Client {
         let reply: StatusReply = self
             .call(cmd, Some(data), replay, |b| self.decode(cmd, b))
             .await?;
-        reply.into_outcome(cmd)
+        reply
+            .into_outcome(cmd)
+            .map_err(|e| e.masked(self.provhash.expose()))
     }
 
     /// Reads the event log (`reporting`), newest first, following `next` until complete or
@@ -469,11 +529,13 @@ impl Client {
         }
         let mut events = Vec::new();
         let mut seen_cursors = HashSet::new();
+        let mut last_cursor: Option<i64> = None;
         loop {
             let reply: ReportingReply = self
                 .call(CMD, Some(&data), Replay::Safe, |b| self.decode(CMD, b))
                 .await?;
-            check_reply(CMD, reply.status.as_deref(), &reply.errors, &reply.error)?;
+            check_reply(CMD, reply.status.as_deref(), &reply.errors, &reply.error)
+                .map_err(|e| e.masked(self.provhash.expose()))?;
             events.extend(reply.data.0);
             if let Some(limit) = query.limit
                 && events.len() >= limit
@@ -485,15 +547,31 @@ impl Client {
                 None | Some(Value::Null) => break,
                 Some(Value::String(s)) if s.is_empty() => break,
                 Some(next) => {
-                    if !seen_cursors.insert(next.to_string()) {
+                    // `next` is a microsecond timestamp that only moves back in time; a
+                    // cursor seen before, or one that does not move back, would loop forever.
+                    let moved_back = match (
+                        next.as_i64()
+                            .or_else(|| next.as_str().and_then(|t| t.parse().ok())),
+                        last_cursor,
+                    ) {
+                        (Some(n), Some(last)) => n < last,
+                        _ => true,
+                    };
+                    if !moved_back
+                        || !seen_cursors.insert(next.to_string())
+                        || seen_cursors.len() > MAX_PAGES as usize
+                    {
                         return Err(Error::Decode {
                             command: CMD.to_string(),
                             reason: format!(
-                                "LastPass returned the same next cursor twice ({next})"
+                                "LastPass's next cursor did not move back in time ({next})"
                             ),
                             snippet: String::new(),
                         });
                     }
+                    last_cursor = next
+                        .as_i64()
+                        .or_else(|| next.as_str().and_then(|t| t.parse().ok()));
                     data.insert("next".into(), next);
                 }
             }
@@ -516,7 +594,8 @@ impl Client {
             errors: reply.errors,
             error: reply.error,
         }
-        .into_outcome(CMD)?;
+        .into_outcome(CMD)
+        .map_err(|e| e.masked(self.provhash.expose()))?;
         psid.ok_or_else(|| Error::Decode {
             command: CMD.to_string(),
             reason: "the reply has no psid".to_string(),
@@ -529,6 +608,7 @@ impl Client {
         const CMD: &str = "expiredmasterpwlist";
         let mut out = Vec::new();
         let mut token: Option<String> = None;
+        let mut seen_tokens: HashSet<String> = HashSet::new();
         loop {
             let mut data = json!({"limit": 500});
             if let Some(t) = &token {
@@ -537,18 +617,24 @@ impl Client {
             let reply: ExpiredReply = self
                 .call(CMD, Some(&data), Replay::Safe, |b| self.decode(CMD, b))
                 .await?;
-            check_reply(CMD, reply.status.as_deref(), &reply.errors, &reply.error)?;
+            check_reply(CMD, reply.status.as_deref(), &reply.errors, &reply.error)
+                .map_err(|e| e.masked(self.provhash.expose()))?;
             out.extend(reply.items.unwrap_or_default());
             let next = reply.continuation.and_then(|c| {
                 c.token
                     .filter(|_| c.remaining_item_count.is_none_or(|n| n > 0))
             });
             match next {
-                Some(t) if token.as_deref() != Some(t.as_str()) => token = Some(t),
+                Some(t)
+                    if seen_tokens.len() < MAX_PAGES as usize && seen_tokens.insert(t.clone()) =>
+                {
+                    token = Some(t)
+                }
                 Some(_) => {
                     return Err(Error::Decode {
                         command: CMD.to_string(),
-                        reason: "LastPass returned the same continuation token twice".to_string(),
+                        reason: "LastPass returned a continuation token it had returned before"
+                            .to_string(),
                         snippet: String::new(),
                     });
                 }
@@ -677,14 +763,16 @@ impl Accumulator {
         self.users.len()
     }
 
-    fn add(&mut self, reply: UserDataReply) {
+    /// Adds a reply; returns how many users it brought that were not seen before.
+    fn add(&mut self, reply: UserDataReply) -> usize {
         if let Some(total) = reply.total {
             self.users.reserve(
                 (total as usize)
                     .saturating_sub(self.users.len())
-                    .min(1 << 20),
+                    .min(1 << 17),
             );
         }
+        let before = self.users.len();
         if let Some(groups) = reply.groups {
             self.saw_group_map = true;
             for (name, members) in groups.0 {
@@ -701,6 +789,7 @@ impl Accumulator {
             }
         }
         self.invited.extend(reply.invited);
+        self.users.len() - before
     }
 
     fn finish(mut self, total: u64) -> Directory {

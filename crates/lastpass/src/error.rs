@@ -136,6 +136,43 @@ impl Error {
         }
     }
 
+    /// The same error with the secret masked in every text LastPass or the network supplied
+    /// (an echoing proxy must not make the hash reach a log through an error).
+    pub(crate) fn masked(self, secret: &str) -> Self {
+        use crate::transport::mask;
+        match self {
+            Error::ApiCode { command, rc } => Error::ApiCode {
+                command,
+                rc: mask(&rc, secret),
+            },
+            Error::Rejected { command, errors } => Error::Rejected {
+                command,
+                errors: errors.iter().map(|e| mask(e, secret)).collect(),
+            },
+            Error::Decode {
+                command,
+                reason,
+                snippet,
+            } => Error::Decode {
+                command,
+                reason: mask(&reason, secret),
+                snippet: mask(&snippet, secret),
+            },
+            Error::Transport {
+                command,
+                endpoint,
+                attempts,
+                reason,
+            } => Error::Transport {
+                command,
+                endpoint,
+                attempts,
+                reason: mask(&reason, secret),
+            },
+            other => other,
+        }
+    }
+
     /// True when the same call may succeed later without any change by the admin.
     pub fn is_transient(&self) -> bool {
         matches!(

@@ -12,6 +12,10 @@ use serde::de::DeserializeOwned;
 use crate::client::Client;
 use crate::error::Error;
 
+/// The largest reply the client reads (a 2,000-user page is about 1 MB): a bound on the memory
+/// a broken or hostile endpoint can make it use.
+const MAX_BODY: usize = 256 << 20;
+
 /// Whether a command may be sent again after LastPass might already have acted on it.
 ///
 /// Every command is retried when the request provably never arrived (connection refused) or
@@ -101,7 +105,7 @@ impl Client {
                         return Ok(value);
                     }
                     Err(e @ Error::Decode { .. }) => Failure::Undecodable(e),
-                    Err(e) => return Err(e),
+                    Err(e) => return Err(e.masked(self.provhash.expose())),
                 },
                 Err(f) => f,
             };
@@ -111,13 +115,17 @@ impl Client {
             };
             let wait = match failure {
                 Failure::Throttled(Some(d)) if d > policy.max_retry_after => {
-                    return Err(self.give_up(cmd, failure, attempt));
+                    return Err(self
+                        .give_up(cmd, failure, attempt)
+                        .masked(self.provhash.expose()));
                 }
                 Failure::Throttled(Some(d)) => d,
                 _ => policy.backoff(attempt),
             };
             if !may_retry || attempt >= policy.max_attempts {
-                return Err(self.give_up(cmd, failure, attempt));
+                return Err(self
+                    .give_up(cmd, failure, attempt)
+                    .masked(self.provhash.expose()));
             }
             tracing::warn!(
                 command = cmd,
@@ -132,7 +140,7 @@ impl Client {
 
     /// One HTTP exchange.
     async fn attempt(&self, body: Bytes) -> Result<Bytes, Failure> {
-        let resp = self
+        let mut resp = self
             .http
             .post(&self.endpoint)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -153,7 +161,23 @@ impl Client {
         if !status.is_success() {
             return Err(Failure::Status(status.as_u16()));
         }
-        resp.bytes().await.map_err(classify)
+        if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+            return Err(Failure::Broken(format!(
+                "the reply is larger than {} MiB",
+                MAX_BODY >> 20
+            )));
+        }
+        let mut body = bytes::BytesMut::with_capacity(resp.content_length().unwrap_or(0) as usize);
+        while let Some(chunk) = resp.chunk().await.map_err(classify)? {
+            if body.len() + chunk.len() > MAX_BODY {
+                return Err(Failure::Broken(format!(
+                    "the reply is larger than {} MiB",
+                    MAX_BODY >> 20
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
     }
 
     fn describe(&self, failure: &Failure) -> String {
@@ -198,10 +222,12 @@ impl Client {
 
 fn classify(e: reqwest::Error) -> Failure {
     let reason = error_chain(&e);
-    if e.is_timeout() {
-        Failure::Timeout
-    } else if e.is_connect() {
+    // A connect timeout is both a timeout and a connect error: the request never left, so it
+    // counts as unsent (and may be retried for any command).
+    if e.is_connect() {
         Failure::Unsent(reason)
+    } else if e.is_timeout() {
+        Failure::Timeout
     } else {
         Failure::Broken(reason)
     }
@@ -273,14 +299,29 @@ pub(crate) fn xml_rc(bytes: &[u8]) -> Option<String> {
     Some(inner[..end].to_string())
 }
 
-/// The first 200 bytes of a body for an error message, with the secret masked.
+/// The first 200 characters of a body for an error message, with the secret masked before
+/// the cut (so a secret across the cut cannot leave its first characters behind).
 fn snippet(bytes: &[u8], secret: &str) -> String {
-    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(200 + secret.len())]);
+    mask(&head, secret).chars().take(200).collect()
+}
+
+/// Replaces the secret, and any trailing piece of at least 8 of its first characters, by `***`.
+pub(crate) fn mask(text: &str, secret: &str) -> String {
     if secret.is_empty() {
-        head
-    } else {
-        head.replace(secret, "***")
+        return text.to_string();
     }
+    let mut out = text.replace(secret, "***");
+    for n in (8..secret.len()).rev() {
+        if let Some(prefix) = secret.get(..n)
+            && out.ends_with(prefix)
+        {
+            out.truncate(out.len() - n);
+            out.push_str("***");
+            break;
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -294,6 +335,17 @@ mod tests {
         assert_eq!(xml_rc(body).as_deref(), Some("Authorization Error"));
         assert_eq!(xml_rc(b"{\"a\":1}"), None);
         assert_eq!(xml_rc(b"<html>oops</html>"), None);
+    }
+
+    #[test]
+    fn masking_covers_partial_secrets() {
+        let secret = "0123456789abcdef0123";
+        assert_eq!(mask("x 0123456789abcdef0123 y", secret), "x *** y");
+        assert_eq!(mask("cut here 0123456789", secret), "cut here ***");
+        assert_eq!(mask("short 0123", secret), "short 0123");
+        let body = format!("{}{secret}", "a".repeat(190));
+        let s = snippet(body.as_bytes(), secret);
+        assert!(!s.contains("0123456789"), "{s}");
     }
 
     #[test]

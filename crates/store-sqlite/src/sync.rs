@@ -558,14 +558,22 @@ fn write_events(tx: &Transaction, w: &SyncWrite) -> rusqlite::Result<i64> {
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     let mut n = 0;
+    // Identical events (five failed logins from one address in one second) are told apart by
+    // their position among their twins in this read. The watermark is inclusive, so the next
+    // sync reads that second again, numbers the twins the same way and adds only new ones.
+    let mut twins: std::collections::HashMap<i64, u64> = std::collections::HashMap::new();
     for e in &w.events {
         let time = local(Some(e.time));
-        let mut fp = Fingerprint::default();
-        fp.opt_str(time.as_deref())
+        let mut base = Fingerprint::default();
+        base.opt_str(time.as_deref())
             .str(&e.username)
             .str(&e.action)
             .str(&e.data)
             .str(&e.ip_address);
+        let ordinal = twins.entry(base.finish()).or_insert(0);
+        *ordinal += 1;
+        let mut fp = base;
+        fp.u64(*ordinal);
         n += ins.execute(params![
             w.account.0,
             time,

@@ -18,6 +18,31 @@ use crate::emulator::{read_company, write_company};
 use crate::state::Company;
 use crate::wire::{Envelope, json::fail};
 
+/// Every command the emulator answers.
+const KNOWN: &[&str] = &[
+    "getuserdata",
+    "getsfdata",
+    "getdetailedsfdata",
+    "reporting",
+    "expiredmasterpwlist",
+    "batchadd",
+    "batchchangegrp",
+    "deluser",
+    "disableuser",
+    "enableuser",
+    "updateuser",
+    "resetpassword",
+    "requiremasterpasswordchange",
+    "reinviteuser",
+    "disablemultifactor",
+    "pushsitestousers",
+];
+
+/// True for a command the emulator answers.
+pub(crate) fn is_known(cmd: &str) -> bool {
+    KNOWN.contains(&cmd)
+}
+
 /// Runs `cmd` against the company and returns the reply body.
 pub(crate) fn execute(
     company: &RwLock<Company>,

@@ -218,7 +218,9 @@ async fn set_clock(State(emu): State<Emulator>, b: Bytes) -> Reply {
             Clock::Fixed(t)
         }
         ClockReq::Offset { secs } => Clock::Offset(
-            TimeDelta::try_seconds(secs).ok_or_else(|| bad_request("offset out of range"))?,
+            TimeDelta::try_seconds(secs)
+                .filter(|d| d.num_days().abs() <= 365 * 100)
+                .ok_or_else(|| bad_request("offset out of range (at most 100 years)"))?,
         ),
     };
     emu.set_clock(clock);

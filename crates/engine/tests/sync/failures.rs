@@ -151,3 +151,70 @@ async fn two_syncs_of_one_account_never_run_at_once() {
     b.emulator().clear_faults();
     b.sync_at(t(2, 2)).await.unwrap();
 }
+
+/// A LastPass stand-in whose listing can skip a user who still exists, as offset paging does
+/// when someone else leaves while the pages are read.
+async fn skipping_server(skip: std::sync::Arc<std::sync::atomic::AtomicBool>) -> String {
+    use axum::body::Bytes;
+    let app = axum::Router::new().route(
+        "/enterpriseapi.php",
+        axum::routing::post(move |body: Bytes| {
+            let skip = skip.clone();
+            async move {
+                let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                let user = |id: &str, email: &str| {
+                    serde_json::json!({id: {"username": email, "neverloggedin": false, "disabled": false, "admin": false, "groups": []}})
+                };
+                let reply = match v["cmd"].as_str().unwrap() {
+                    "getuserdata" if v["data"]["username"].is_string() => {
+                        let email = v["data"]["username"].as_str().unwrap();
+                        serde_json::json!({"total": 1, "count": 1, "Users": user("7", email)})
+                    }
+                    "getuserdata" => {
+                        let mut users = serde_json::Map::new();
+                        for i in 0..30 {
+                            if i == 7 && skip.load(std::sync::atomic::Ordering::SeqCst) {
+                                continue;
+                            }
+                            users.extend(user(&i.to_string(), &format!("u{i}@x.io")).as_object().unwrap().clone());
+                        }
+                        let n = users.len();
+                        serde_json::json!({"total": n, "count": n, "Users": users})
+                    }
+                    "getsfdata" => serde_json::json!([]),
+                    _ => serde_json::json!({"status": "OK", "next": null, "data": []}),
+                };
+                reply.to_string()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    url
+}
+
+#[tokio::test]
+async fn a_user_the_listing_skipped_is_not_taken_for_a_departure() {
+    let b = bed(5, 11).await;
+    let skip = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let url = skipping_server(skip.clone()).await;
+    let c = client_for(&url, |_| {});
+    b.sync_with(t(1, 1), &c, &SyncOptions::default())
+        .await
+        .unwrap();
+    skip.store(true, std::sync::atomic::Ordering::SeqCst);
+    let err = b
+        .sync_with(t(1, 2), &c, &SyncOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SyncError::Inconsistent { ref email, .. } if email == "u7@x.io"),
+        "{err}"
+    );
+    assert!(statuses(&b).await.iter().all(|(_, s)| s != "deprovisioned"));
+    let runs = b.store.list_runs(None, 1).await.unwrap();
+    assert_eq!(runs[0].outcome, RunOutcome::Failed);
+}

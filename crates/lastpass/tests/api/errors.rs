@@ -127,3 +127,66 @@ fn bad_inputs_name_field_and_value() {
     assert!(e.contains("page_size"), "{e}");
     let _ = Duration::from_secs(1);
 }
+
+#[tokio::test]
+async fn an_empty_listing_is_an_error_not_an_empty_company() {
+    for body in [
+        "{\"Users\":[]}",
+        "{}",
+        "{\"status\":\"OK\"}",
+        "{\"total\":0,\"count\":0,\"Users\":[]}",
+    ] {
+        let (url, _h) = crate::helpers::canned(body).await;
+        let err = client(&url)
+            .get_user_data(UserFilter::All)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("no users at all"), "{body}: {err}");
+    }
+    // No disabled users is a fine answer.
+    let (url, _h) = crate::helpers::canned("{\"total\":0,\"count\":0,\"Users\":[]}").await;
+    let dir = client(&url)
+        .get_user_data(UserFilter::Disabled)
+        .await
+        .unwrap();
+    assert!(dir.users.is_empty());
+}
+
+#[tokio::test]
+async fn a_server_that_ignores_paging_does_not_loop() {
+    // Three users, no total, every page the same: read once, then stop at the page that
+    // brings nothing new.
+    let body = r#"{"Users":{"1":{"username":"a@x.io"},"2":{"username":"b@x.io"},"3":{"username":"c@x.io"}}}"#;
+    let (url, _h) = crate::helpers::canned(body).await;
+    let c = crate::helpers::client_with(&url, |c| c.page_size = 2);
+    let dir = c.get_user_data(UserFilter::All).await.unwrap();
+    assert_eq!(dir.users.len(), 3);
+}
+
+#[tokio::test]
+async fn an_implausible_total_is_refused_before_paging() {
+    let body = r#"{"total":1000000000000,"count":2,"Users":{"1":{"username":"a@x.io"},"2":{"username":"b@x.io"}}}"#;
+    let (url, _h) = crate::helpers::canned(body).await;
+    let c = crate::helpers::client_with(&url, |c| c.page_size = 2);
+    let err = c.get_user_data(UserFilter::All).await.unwrap_err();
+    assert!(err.to_string().contains("implausible"), "{err}");
+}
+
+#[tokio::test]
+async fn an_echoed_hash_is_masked_in_rejections() {
+    let body: &'static str = Box::leak(
+        format!(
+            "{{\"status\":\"FAIL\",\"errors\":[\"bad request {}\"]}}",
+            crate::helpers::HASH
+        )
+        .into_boxed_str(),
+    );
+    let (url, _h) = crate::helpers::canned(body).await;
+    let err = client(&url)
+        .reset_password("a@example.com")
+        .await
+        .unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(!text.contains(&crate::helpers::HASH[..12]), "{text}");
+    assert!(text.contains("***"), "{text}");
+}

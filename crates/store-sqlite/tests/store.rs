@@ -1,0 +1,155 @@
+//! The SQLite store on its own: accounts, conflicts, and event de-duplication across syncs.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use chrono::{NaiveDateTime, TimeZone, Utc};
+use lpgate_domain::AccountZone;
+use lpgate_store::{AccountEndpoint, EventRecord, NewAccount, Store, StoreError, SyncWrite};
+use lpgate_store_sqlite::SqliteStore;
+
+fn event(time: &str, action: &str) -> EventRecord {
+    EventRecord {
+        time: NaiveDateTime::parse_from_str(time, "%Y-%m-%d %H:%M:%S").unwrap(),
+        username: "eve@x.io".into(),
+        ip_address: "10.0.0.1".into(),
+        action: action.into(),
+        data: String::new(),
+    }
+}
+
+async fn store_with_account() -> (tempfile::TempDir, SqliteStore, lpgate_store::AccountRow) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("s.sqlite"))
+        .await
+        .unwrap();
+    let account = store
+        .add_account(NewAccount {
+            name: "acme".into(),
+            cid: 1,
+            endpoint: AccountEndpoint::Region("us".into()),
+            provhash_sealed: vec![1, 2, 3],
+            time_zone: "America/New_York".into(),
+            sync_interval_secs: 900,
+            now: Utc::now(),
+        })
+        .await
+        .unwrap();
+    (dir, store, account)
+}
+
+fn write(
+    account: &lpgate_store::AccountRow,
+    run: lpgate_store::RunId,
+    events: Vec<EventRecord>,
+) -> SyncWrite {
+    SyncWrite {
+        account: account.id,
+        run,
+        now: Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap(),
+        zone: AccountZone::default(),
+        upsert_users: vec![],
+        deprovision: vec![],
+        upsert_folders: vec![],
+        remove_folders: vec![],
+        groups: Default::default(),
+        remove_memberships: vec![],
+        events,
+        changes: vec![],
+        users_fetched: 0,
+        folders_fetched: 0,
+    }
+}
+
+#[tokio::test]
+async fn identical_events_are_kept_and_rereads_add_nothing() {
+    let (_d, store, account) = store_with_account().await;
+    let burst = vec![
+        event("2026-02-28 10:00:00", "Failed Login Attempt"),
+        event("2026-02-28 10:00:00", "Failed Login Attempt"),
+        event("2026-02-28 10:00:00", "Failed Login Attempt"),
+        event("2026-02-28 09:00:00", "Login"),
+    ];
+    let run = store.begin_run(account.id, Utc::now()).await.unwrap();
+    let r = store
+        .commit_sync(write(&account, run, burst.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.events, 4,
+        "three identical failed logins are three events"
+    );
+    // The watermark is inclusive: the next read returns the same second again, plus one more.
+    let mut again = burst[..3].to_vec();
+    again.push(event("2026-02-28 10:00:00", "Failed Login Attempt"));
+    let run = store.begin_run(account.id, Utc::now()).await.unwrap();
+    let r = store
+        .commit_sync(write(&account, run, again))
+        .await
+        .unwrap();
+    assert_eq!(r.events, 1, "only the fourth failed login is new");
+    assert_eq!(store.list_events(None, None, 100).await.unwrap().len(), 5);
+    assert_eq!(
+        store
+            .event_watermark(account.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .to_string(),
+        "2026-02-28 10:00:00"
+    );
+}
+
+#[tokio::test]
+async fn accounts_conflicts_and_not_found() {
+    let (_d, store, _account) = store_with_account().await;
+    let dup = store
+        .add_account(NewAccount {
+            name: "acme".into(),
+            cid: 2,
+            endpoint: AccountEndpoint::Url("http://127.0.0.1:1".into()),
+            provhash_sealed: vec![9],
+            time_zone: "Europe/Dublin".into(),
+            sync_interval_secs: 600,
+            now: Utc::now(),
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(dup, StoreError::Conflict(_)), "{dup}");
+    assert!(dup.to_string().contains("acme"));
+    let missing = store.account("nope").await.unwrap_err();
+    assert!(matches!(missing, StoreError::NotFound { .. }));
+    assert!(missing.to_string().contains("nope"));
+    store.set_account_enabled("acme", false).await.unwrap();
+    assert!(!store.account("acme").await.unwrap().enabled);
+    store.remove_account("acme").await.unwrap();
+    assert!(store.list_accounts().await.unwrap().is_empty());
+    assert!(matches!(
+        store.remove_account("acme").await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+#[tokio::test]
+async fn reopening_migrates_once_and_keeps_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite");
+    {
+        let store = SqliteStore::open(&path).await.unwrap();
+        store
+            .add_account(NewAccount {
+                name: "keep".into(),
+                cid: 3,
+                endpoint: AccountEndpoint::Region("eu".into()),
+                provhash_sealed: vec![7],
+                time_zone: "Europe/Dublin".into(),
+                sync_interval_secs: 600,
+                now: Utc::now(),
+            })
+            .await
+            .unwrap();
+    }
+    let store = SqliteStore::open(&path).await.unwrap();
+    let a = store.account("keep").await.unwrap();
+    assert_eq!(a.endpoint, AccountEndpoint::Region("eu".into()));
+    assert_eq!(a.time_zone, "Europe/Dublin");
+}
