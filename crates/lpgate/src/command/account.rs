@@ -43,8 +43,20 @@ pub async fn run(global: &GlobalArgs, cmd: AccountCommand) -> anyhow::Result<()>
     }
 }
 
-/// Reads a provisioning hash from a file or `-` (stdin), refusing a world-readable file.
+/// Reads a provisioning hash from a file or `-` (stdin), warning when others may read the file.
 fn read_hash(path: &Path) -> anyhow::Result<ProvisioningHash> {
+    #[cfg(unix)]
+    if path != Path::new("-")
+        && let Ok(meta) = std::fs::metadata(path)
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o077 != 0 {
+            eprintln!(
+                "warning: {} can be read by other users; the provisioning hash in it is a secret (chmod 600 it, or delete it once the account is added)",
+                path.display()
+            );
+        }
+    }
     let text = if path == Path::new("-") {
         let mut s = String::new();
         std::io::stdin()
