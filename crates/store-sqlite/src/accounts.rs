@@ -113,8 +113,33 @@ pub fn set_provhash(conn: &Connection, name: &str, sealed: Vec<u8>) -> StoreResu
 }
 
 pub fn remove(conn: &mut Connection, name: &str) -> StoreResult<()> {
-    let n = conn
-        .execute("DELETE FROM accounts WHERE name = ?1", [name])
-        .map_err(backend("remove account"))?;
-    changed(n, name)
+    let ctx = "remove account";
+    let tx = conn.transaction().map_err(backend(ctx))?;
+    let id: Option<i64> = tx
+        .query_row("SELECT id FROM accounts WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(backend(ctx))?;
+    let Some(id) = id else {
+        return changed(0, name);
+    };
+    // The bulk tables have no foreign keys (see schema.rs): delete their rows one by one.
+    for table in [
+        "changes",
+        "events",
+        "folder_members",
+        "folders",
+        "memberships",
+        "groups",
+        "users_history",
+        "users",
+        "sync_runs",
+    ] {
+        tx.execute(&format!("DELETE FROM {table} WHERE account_id = ?1"), [id])
+            .map_err(backend(ctx))?;
+    }
+    tx.execute("DELETE FROM accounts WHERE id = ?1", [id])
+        .map_err(backend(ctx))?;
+    tx.commit().map_err(backend(ctx))
 }
