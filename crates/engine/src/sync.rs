@@ -6,7 +6,7 @@
 //! previous snapshot as it was; a process killed mid-run leaves it as it was too, because the
 //! snapshot only changes in that one transaction.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -33,13 +33,12 @@ pub enum SyncError {
         message: String,
     },
     /// LastPass could not be read completely; the run is recorded as failed.
-    #[error("account {account}: sync failed, nothing was changed in the store: {source}")]
+    #[error("account {account}: sync failed, nothing was changed in the store: {cause}")]
     Fetch {
         /// Account name.
         account: String,
-        /// The client's error.
-        #[source]
-        source: lpgate_lastpass::Error,
+        /// The client's error (shown in the message).
+        cause: lpgate_lastpass::Error,
     },
     /// LastPass returned far fewer users than the store holds: treated as an error, not as
     /// departures.
@@ -70,13 +69,12 @@ pub enum SyncError {
         email: String,
     },
     /// The store failed.
-    #[error("account {account}: {source}")]
+    #[error("account {account}: {cause}")]
     Store {
         /// Account name.
         account: String,
-        /// The store's error.
-        #[source]
-        source: StoreError,
+        /// The store's error (shown in the message).
+        cause: StoreError,
     },
 }
 
@@ -154,7 +152,7 @@ pub async fn sync_account<S: Store>(
     let name = account.name.clone();
     let store_err = |source| SyncError::Store {
         account: name.clone(),
-        source,
+        cause: source,
     };
     let _lock = store
         .try_lock_account(account.id)
@@ -171,6 +169,14 @@ pub async fn sync_account<S: Store>(
         .await
         .map_err(store_err)?;
     stage(SyncStage::Fetching);
+    // The caller's account row may predate an earlier sync: ask the store.
+    let fresh = store.account(&account.name).await.map_err(store_err)?;
+    if fresh.last_synced_at.is_none() {
+        return baseline(
+            store, client, account, zone, options, &now, &stage, run, started,
+        )
+        .await;
+    }
     let events_from = match store.event_watermark(account.id).await.map_err(store_err)? {
         Some(w) => w,
         None => zone.to_local(
@@ -199,7 +205,7 @@ pub async fn sync_account<S: Store>(
         Err(source) => {
             let err = SyncError::Fetch {
                 account: name.clone(),
-                source,
+                cause: source,
             };
             store
                 .fail_run(run, now(), err.to_string())
@@ -270,6 +276,149 @@ pub async fn sync_account<S: Store>(
     })
 }
 
+/// An account's first sync: users are normalized and written page by page while later pages
+/// are still on the wire, into one transaction that commits only once everything was read
+/// (a failure rolls it all back). A first sync has nothing to compare with, so it writes no
+/// change rows.
+#[allow(clippy::too_many_arguments)]
+async fn baseline<S: Store>(
+    store: &S,
+    client: &Client,
+    account: &AccountRow,
+    zone: AccountZone,
+    options: &SyncOptions,
+    now: &impl Fn() -> DateTime<Utc>,
+    stage: &impl Fn(SyncStage),
+    run: lpgate_store::RunId,
+    started: Instant,
+) -> Result<SyncReport, SyncError> {
+    let name = &account.name;
+    let store_err = |source| SyncError::Store {
+        account: name.clone(),
+        cause: source,
+    };
+    let backfill = chrono::Duration::from_std(options.event_backfill).unwrap_or_default();
+    let event_query = EventQuery {
+        from: Some(zone.to_local(now() - backfill)),
+        ..EventQuery::default()
+    };
+    let writer = store
+        .begin_baseline(account.id, zone, now())
+        .await
+        .map_err(store_err)?;
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut groups: BTreeSet<String> = BTreeSet::new();
+    let mut duplicates: Vec<String> = Vec::new();
+    let fetched = {
+        let sink = |users: Vec<lpgate_lastpass::User>| {
+            let mut batch = Vec::with_capacity(users.len());
+            for u in users {
+                let rec = normalize::user(u);
+                if !seen.insert(rec.email.clone()) {
+                    duplicates.push(rec.email);
+                    continue;
+                }
+                for g in &rec.groups {
+                    if !groups.contains(g) {
+                        groups.insert(g.clone());
+                    }
+                }
+                let fingerprint = rec.fingerprint();
+                batch.push(Fingerprinted {
+                    record: rec,
+                    fingerprint,
+                });
+            }
+            writer.add_users(batch);
+        };
+        tokio::try_join!(
+            client.stream_user_data(UserFilter::All, sink),
+            client.get_shared_folders(),
+            client.reporting(&event_query),
+        )
+    };
+    let (listing, folders, events) = match fetched {
+        Ok(v) => v,
+        Err(source) => {
+            drop(writer); // rolls the partial snapshot back
+            let err = SyncError::Fetch {
+                account: name.clone(),
+                cause: source,
+            };
+            store
+                .fail_run(run, now(), err.to_string())
+                .await
+                .map_err(store_err)?;
+            return Err(err);
+        }
+    };
+    if !duplicates.is_empty() {
+        tracing::warn!(account = %name, duplicates = ?duplicates, "LastPass listed some emails twice; kept the first");
+    }
+    stage(SyncStage::Writing);
+    let invitations: Vec<Fingerprinted<UserRecord>> = listing
+        .invited
+        .iter()
+        .map(|e| normalize::invitation(e))
+        .filter(|rec| seen.insert(rec.email.clone()))
+        .map(|rec| Fingerprinted {
+            fingerprint: rec.fingerprint(),
+            record: rec,
+        })
+        .collect();
+    writer.add_users(invitations);
+    let mut upsert_folders: Vec<Fingerprinted<FolderRecord>> = folders
+        .iter()
+        .map(|f| {
+            let record = normalize::folder(f);
+            Fingerprinted {
+                fingerprint: record.fingerprint(),
+                record,
+            }
+        })
+        .collect();
+    upsert_folders.sort_by(|a, b| a.record.id.cmp(&b.record.id));
+    let write = SyncWrite {
+        account: account.id,
+        run,
+        now: now(),
+        zone,
+        upsert_users: Vec::new(),
+        deprovision: Vec::new(),
+        upsert_folders,
+        remove_folders: Vec::new(),
+        groups,
+        remove_memberships: Vec::new(),
+        events: events
+            .into_iter()
+            .map(|e| EventRecord {
+                time: e.time,
+                username: e.username,
+                ip_address: e.ip_address,
+                action: e.action,
+                data: e.data,
+            })
+            .collect(),
+        changes: Vec::new(),
+        users_fetched: listing.total as i64,
+        folders_fetched: folders.len() as i64,
+    };
+    let run_row = match writer.finish(write).await {
+        Ok(r) => r,
+        Err(e) => {
+            let err = store_err(e);
+            let _ = store.fail_run(run, now(), err.to_string()).await;
+            return Err(err);
+        }
+    };
+    Ok(SyncReport {
+        run: run_row,
+        baseline: true,
+        changes_by_kind: BTreeMap::new(),
+        elapsed: started.elapsed(),
+    })
+}
+
 /// What the comparison decided to write.
 struct Plan {
     upsert_users: Vec<Fingerprinted<UserRecord>>,
@@ -293,7 +442,7 @@ async fn compare<S: Store>(
     let name = &account.name;
     let store_err = |source| SyncError::Store {
         account: name.clone(),
-        source,
+        cause: source,
     };
     let normalized = normalize::directory(dir);
     if !normalized.duplicates.is_empty() {
@@ -472,7 +621,7 @@ async fn confirm_gone(client: &Client, account: &str, gone: &[String]) -> Result
             Err(source) => {
                 return Err(SyncError::Fetch {
                     account: account.to_string(),
-                    source,
+                    cause: source,
                 });
             }
         }

@@ -160,17 +160,46 @@ impl Client {
     pub async fn get_user_data(&self, filter: UserFilter) -> Result<Directory, Error> {
         let mut restarts = 0;
         loop {
-            match self.list_once(filter).await {
+            let mut acc = Accumulator::default();
+            match self.list_once(filter, &mut acc).await {
                 Err(Error::Incomplete { .. }) if restarts < LISTING_RESTARTS => {
                     restarts += 1;
                     tracing::warn!(restarts, "company changed while paging; listing again");
                 }
-                other => return other,
+                Ok(total) => return Ok(acc.finish(total)),
+                Err(e) => return Err(e),
             }
         }
     }
 
-    async fn list_once(&self, filter: UserFilter) -> Result<Directory, Error> {
+    /// Lists the directory like [`Client::get_user_data`], handing each page's new users to
+    /// `sink` as soon as the page is read, so the caller can process one page while the next
+    /// ones are on the wire. The same guarantees hold — but only when this returns `Ok`: on an
+    /// error the pages already handed over are a partial listing and must be discarded. It is
+    /// not restarted when the company changes while it is paged (the caller cannot take pages
+    /// back); that is `Error::Incomplete`.
+    pub async fn stream_user_data<F>(
+        &self,
+        filter: UserFilter,
+        sink: F,
+    ) -> Result<StreamedListing, Error>
+    where
+        F: FnMut(Vec<User>) + Send,
+    {
+        let mut streamer = Streamer {
+            ids: HashSet::new(),
+            other_ids: HashSet::new(),
+            invited: Vec::new(),
+            sink,
+        };
+        let total = self.list_once(filter, &mut streamer).await?;
+        let mut invited = streamer.invited;
+        invited.sort();
+        invited.dedup();
+        Ok(StreamedListing { total, invited })
+    }
+
+    async fn list_once<C: Collector>(&self, filter: UserFilter, acc: &mut C) -> Result<u64, Error> {
         let first = self.user_page(filter, self.page_size, 0).await?;
         // A server that caps the page size below ours answers page 0 short while `total`
         // says more exist: list again with its page size, or every sync would fail.
@@ -190,17 +219,19 @@ impl Client {
         };
         if size != self.page_size {
             let first = self.user_page(filter, size, 0).await?;
-            return self.list_from(filter, size, first).await;
+            return self.list_from(filter, size, first, acc).await;
         }
-        self.list_from(filter, size, first).await
+        self.list_from(filter, size, first, acc).await
     }
 
-    async fn list_from(
+    /// Pages through the listing into `acc`; returns the total of a complete listing.
+    async fn list_from<C: Collector>(
         &self,
         filter: UserFilter,
         size: u32,
         first: Page,
-    ) -> Result<Directory, Error> {
+        acc: &mut C,
+    ) -> Result<u64, Error> {
         const CMD: &str = "getuserdata";
         let total = first.total;
         if let Some(t) = total
@@ -212,7 +243,6 @@ impl Client {
                 snippet: String::new(),
             });
         }
-        let mut acc = Accumulator::default();
         let mut last_count = first.count;
         let mut totals_agree = true;
         acc.add(first.reply);
@@ -265,7 +295,7 @@ impl Client {
                 snippet: String::new(),
             });
         }
-        Ok(acc.finish(expected))
+        Ok(expected)
     }
 
     async fn user_page(&self, filter: UserFilter, size: u32, index: u64) -> Result<Page, Error> {
@@ -744,6 +774,65 @@ fn kind(v: &Value) -> &'static str {
 /// Orders numeric id strings as numbers.
 fn numeric_order(a: &str, b: &str) -> std::cmp::Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+/// Where pages of a listing go: merged into a directory, or streamed to a caller.
+trait Collector {
+    /// Takes a reply's users; returns how many were not seen before.
+    fn add(&mut self, reply: UserDataReply) -> usize;
+    /// Distinct users taken so far.
+    fn len(&self) -> usize;
+}
+
+/// What a streamed listing reports once it is complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamedListing {
+    /// The total LastPass reported (equal to the users streamed).
+    pub total: u64,
+    /// Emails with a pending invitation and no account yet.
+    pub invited: Vec<String>,
+}
+
+/// Hands each page's new users to a sink.
+struct Streamer<F> {
+    ids: HashSet<u64>,
+    other_ids: HashSet<String>,
+    invited: Vec<String>,
+    sink: F,
+}
+
+impl<F: FnMut(Vec<User>)> Collector for Streamer<F> {
+    fn add(&mut self, reply: UserDataReply) -> usize {
+        let fresh: Vec<User> = reply
+            .users
+            .0
+            .into_iter()
+            .filter(|u| match u.id.parse::<u64>() {
+                Ok(n) => self.ids.insert(n),
+                Err(_) => self.other_ids.insert(u.id.clone()),
+            })
+            .collect();
+        self.invited.extend(reply.invited);
+        let n = fresh.len();
+        if n > 0 {
+            (self.sink)(fresh);
+        }
+        n
+    }
+
+    fn len(&self) -> usize {
+        self.ids.len() + self.other_ids.len()
+    }
+}
+
+impl Collector for Accumulator {
+    fn add(&mut self, reply: UserDataReply) -> usize {
+        Accumulator::add(self, reply)
+    }
+
+    fn len(&self) -> usize {
+        Accumulator::len(self)
+    }
 }
 
 /// Merges pages into one directory, each user once.

@@ -34,7 +34,7 @@ pub mod lenient;
 mod transport;
 pub mod types;
 
-pub use client::Client;
+pub use client::{Client, StreamedListing};
 pub use config::{BaseUrl, ClientConfig, Region, RetryPolicy};
 pub use credentials::{Cid, ProvisioningHash};
 pub use error::Error;

@@ -108,6 +108,27 @@ impl Store for SqliteStore {
         Ok(run)
     }
 
+    async fn begin_baseline(
+        &self,
+        account: AccountId,
+        zone: lpgate_domain::AccountZone,
+        now: DateTime<Utc>,
+    ) -> StoreResult<lpgate_store::BaselineWriter> {
+        let (sender, rx) = std::sync::mpsc::channel();
+        let (done_tx, done) = tokio::sync::oneshot::channel();
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = store.with_writer("write first snapshot", |conn| {
+                sync::baseline(conn, account, zone, now, rx)
+            });
+            if result.is_ok() {
+                store.checkpoint_later();
+            }
+            let _ = done_tx.send(result);
+        });
+        Ok(lpgate_store::BaselineWriter::new(sender, done))
+    }
+
     async fn fail_run(
         &self,
         run: RunId,

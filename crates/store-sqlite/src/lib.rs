@@ -109,6 +109,19 @@ impl SqliteStore {
         &self.inner.path
     }
 
+    /// Runs `f` with the writer connection on the calling (blocking) thread.
+    pub(crate) fn with_writer<T>(
+        &self,
+        what: &'static str,
+        f: impl FnOnce(&mut Connection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut conn = self.inner.writer.lock().map_err(|_| StoreError::Backend {
+            context: what,
+            message: "the writer connection was poisoned by an earlier panic".into(),
+        })?;
+        f(&mut conn)
+    }
+
     /// Runs `f` with the writer connection on the blocking pool.
     pub(crate) async fn write<T, F>(&self, what: &'static str, f: F) -> StoreResult<T>
     where

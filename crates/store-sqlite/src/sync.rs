@@ -5,10 +5,12 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use lpgate_domain::{
-    AccountStatus, FolderMemberRecord, FolderRecord, UserRecord, fingerprint::Fingerprint,
+    AccountStatus, AccountZone, FolderMemberRecord, FolderRecord, UserRecord,
+    fingerprint::Fingerprint,
 };
 use lpgate_store::{
-    AccountId, RunId, RunOutcome, SnapshotIndex, StoreError, StoreResult, SyncRunRow, SyncWrite,
+    AccountId, BaselineMsg, Fingerprinted, RunId, RunOutcome, SnapshotIndex, StoreError,
+    StoreResult, SyncRunRow, SyncWrite,
 };
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
@@ -291,31 +293,84 @@ pub fn group_id(account: AccountId, name: &str) -> String {
 
 pub fn commit(conn: &mut Connection, w: SyncWrite) -> StoreResult<SyncRunRow> {
     let ctx = "write sync";
+    let t0 = std::time::Instant::now();
     let tx = conn.transaction().map_err(backend(ctx))?;
-    let now = utc(w.now);
-    let acct = w.account.0;
-    let (has_snapshot, previous_sync): (bool, Option<String>) = tx
+    apply(&tx, &w).map_err(backend(ctx))?;
+    tx.commit().map_err(backend(ctx))?;
+    tracing::debug!(
+        ms = t0.elapsed().as_millis() as u64,
+        "sync transaction committed"
+    );
+    get_run(conn, w.run)
+}
+
+/// Writes an account's first snapshot from a stream of user batches, then the rest, in one
+/// transaction; a closed channel before `Finish` rolls everything back.
+pub fn baseline(
+    conn: &mut Connection,
+    account: AccountId,
+    zone: AccountZone,
+    now: DateTime<Utc>,
+    rx: std::sync::mpsc::Receiver<BaselineMsg>,
+) -> StoreResult<SyncRunRow> {
+    let ctx = "write first snapshot";
+    let tx = conn.transaction().map_err(backend(ctx))?;
+    let has_snapshot: bool = tx
         .query_row(
-            "SELECT has_snapshot, last_synced_at FROM accounts WHERE id = ?1",
-            [acct],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            "SELECT has_snapshot FROM accounts WHERE id = ?1",
+            [account.0],
+            |r| r.get(0),
         )
         .map_err(backend(ctx))?;
+    if has_snapshot {
+        return Err(StoreError::Conflict(
+            "the account already has a snapshot; a first-snapshot write was refused".into(),
+        ));
+    }
+    let now_text = utc(now);
+    loop {
+        match rx.recv() {
+            Ok(BaselineMsg::Users(batch)) => {
+                write_users(&tx, account.0, zone, &batch, &now_text, false)
+                    .map_err(backend(ctx))?;
+            }
+            Ok(BaselineMsg::Finish(w)) => {
+                apply(&tx, &w).map_err(backend(ctx))?;
+                tx.commit().map_err(backend(ctx))?;
+                return get_run(conn, w.run);
+            }
+            Err(_) => {
+                return Err(StoreError::Backend {
+                    context: ctx,
+                    message:
+                        "the sync stopped before the snapshot was complete; nothing was written"
+                            .into(),
+                });
+            }
+        }
+    }
+}
 
-    let t0 = std::time::Instant::now();
-    remove_memberships(&tx, &w).map_err(backend(ctx))?;
-    write_users(&tx, &w, &now, has_snapshot).map_err(backend(ctx))?;
-    deprovision(&tx, &w, &now, previous_sync.as_deref()).map_err(backend(ctx))?;
-    write_groups(&tx, &w, &now).map_err(backend(ctx))?;
-    write_folders(&tx, &w, &now, has_snapshot).map_err(backend(ctx))?;
-    let events = write_events(&tx, &w).map_err(backend(ctx))?;
+/// Everything a successful sync writes, inside the caller's transaction.
+fn apply(tx: &Transaction, w: &SyncWrite) -> rusqlite::Result<()> {
+    let now = utc(w.now);
+    let acct = w.account.0;
+    let (has_snapshot, previous_sync): (bool, Option<String>) = tx.query_row(
+        "SELECT has_snapshot, last_synced_at FROM accounts WHERE id = ?1",
+        [acct],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    remove_memberships(tx, w)?;
+    write_users(tx, acct, w.zone, &w.upsert_users, &now, has_snapshot)?;
+    deprovision(tx, w, &now, previous_sync.as_deref())?;
+    write_groups(tx, w, &now)?;
+    write_folders(tx, w, &now, has_snapshot)?;
+    let events = write_events(tx, w)?;
     {
-        let mut ins = tx
-            .prepare_cached(
-                "INSERT INTO changes (account_id, run_id, at, kind, subject, related, before, after)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )
-            .map_err(backend(ctx))?;
+        let mut ins = tx.prepare_cached(
+            "INSERT INTO changes (account_id, run_id, at, kind, subject, related, before, after)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
         for c in &w.changes {
             ins.execute(params![
                 acct,
@@ -326,8 +381,7 @@ pub fn commit(conn: &mut Connection, w: SyncWrite) -> StoreResult<SyncRunRow> {
                 c.related,
                 c.before,
                 c.after
-            ])
-            .map_err(backend(ctx))?;
+            ])?;
         }
     }
     let watermark = w
@@ -342,8 +396,7 @@ pub fn commit(conn: &mut Connection, w: SyncWrite) -> StoreResult<SyncRunRow> {
                                        THEN ?3 ELSE event_watermark END
          WHERE id = ?1",
         params![acct, now, watermark.flatten()],
-    )
-    .map_err(backend(ctx))?;
+    )?;
     tx.execute(
         "UPDATE sync_runs SET outcome = 'succeeded', finished_at = ?2, users = ?3, groups_count = ?4,
                 folders = ?5, events = ?6, changes = ?7 WHERE id = ?1",
@@ -356,14 +409,8 @@ pub fn commit(conn: &mut Connection, w: SyncWrite) -> StoreResult<SyncRunRow> {
             events,
             w.changes.len() as i64
         ],
-    )
-    .map_err(backend(ctx))?;
-    tx.commit().map_err(backend(ctx))?;
-    tracing::debug!(
-        ms = t0.elapsed().as_millis() as u64,
-        "sync transaction committed"
-    );
-    get_run(conn, w.run)
+    )?;
+    Ok(())
 }
 
 fn history_copy(tx: &Transaction, acct: i64, email: &str, now: &str) -> rusqlite::Result<()> {
@@ -377,11 +424,12 @@ fn history_copy(tx: &Transaction, acct: i64, email: &str, now: &str) -> rusqlite
 
 fn write_users(
     tx: &Transaction,
-    w: &SyncWrite,
+    acct: i64,
+    zone: AccountZone,
+    users: &[Fingerprinted<UserRecord>],
     now: &str,
     has_snapshot: bool,
 ) -> rusqlite::Result<()> {
-    let acct = w.account.0;
     let mut upsert = tx.prepare_cached(&format!(
         "INSERT INTO users (account_id, {USER_COLUMNS}, fingerprint, first_seen, last_seen, valid_from)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
@@ -403,9 +451,8 @@ fn write_users(
     let mut add_member = tx.prepare_cached(
         "INSERT OR IGNORE INTO memberships (account_id, email, group_name) VALUES (?1, ?2, ?3)",
     )?;
-    let zone = w.zone;
     let at = |t: Option<chrono::NaiveDateTime>| t.map(|t| utc(zone.to_utc(t)));
-    for v in &w.upsert_users {
+    for v in users {
         let u = &v.record;
         if has_snapshot {
             history_copy(tx, acct, &u.email, now)?;

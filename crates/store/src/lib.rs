@@ -17,5 +17,6 @@ pub use error::{StoreError, StoreResult};
 pub use query::{ChangeRow, EventRow, FolderRow, GroupRow, UserQuery, UserRow};
 pub use store::{AccountLock, Store};
 pub use sync::{
-    EventRecord, Fingerprinted, RunId, RunOutcome, SnapshotIndex, SyncRunRow, SyncWrite,
+    BaselineMsg, BaselineWriter, EventRecord, Fingerprinted, RunId, RunOutcome, SnapshotIndex,
+    SyncRunRow, SyncWrite,
 };

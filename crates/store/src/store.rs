@@ -84,6 +84,15 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Applies a successful sync in one transaction and marks the run succeeded.
     fn commit_sync(&self, write: SyncWrite)
     -> impl Future<Output = StoreResult<SyncRunRow>> + Send;
+    /// Starts writing an account's first snapshot while it is still being read (see
+    /// [`BaselineWriter`]). Refused if the account already has a snapshot. Until the writer
+    /// finishes or is dropped, other writes to the store wait.
+    fn begin_baseline(
+        &self,
+        account: AccountId,
+        zone: lpgate_domain::AccountZone,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<crate::BaselineWriter>> + Send;
     /// Marks a run failed with its error; the snapshot is untouched.
     fn fail_run(
         &self,

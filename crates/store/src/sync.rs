@@ -151,3 +151,62 @@ pub struct SyncWrite {
     /// Folders fetched.
     pub folders_fetched: i64,
 }
+
+/// A message to a backend's baseline writer.
+#[derive(Debug)]
+pub enum BaselineMsg {
+    /// More users of the first snapshot, written at once.
+    Users(Vec<Fingerprinted<UserRecord>>),
+    /// Everything else; write it and commit.
+    Finish(Box<SyncWrite>),
+}
+
+/// The first snapshot of an account, written while it is still being read: users go into an
+/// open transaction page by page, and [`BaselineWriter::finish`] adds the rest and commits.
+/// Dropping the writer without finishing rolls everything back.
+pub struct BaselineWriter {
+    sender: std::sync::mpsc::Sender<BaselineMsg>,
+    done: tokio::sync::oneshot::Receiver<crate::StoreResult<SyncRunRow>>,
+}
+
+impl BaselineWriter {
+    /// Wraps a backend's channel pair.
+    pub fn new(
+        sender: std::sync::mpsc::Sender<BaselineMsg>,
+        done: tokio::sync::oneshot::Receiver<crate::StoreResult<SyncRunRow>>,
+    ) -> Self {
+        BaselineWriter { sender, done }
+    }
+
+    /// Queues users for writing; never blocks. `false` when the writer has stopped (its error
+    /// comes from `finish`).
+    pub fn add_users(&self, batch: Vec<Fingerprinted<UserRecord>>) -> bool {
+        self.sender.send(BaselineMsg::Users(batch)).is_ok()
+    }
+
+    /// Writes the rest and commits; returns the finished run.
+    pub async fn finish(self, write: SyncWrite) -> crate::StoreResult<SyncRunRow> {
+        let sent = self.sender.send(BaselineMsg::Finish(Box::new(write)));
+        drop(self.sender);
+        let result = self.done.await.unwrap_or_else(|_| {
+            Err(crate::StoreError::Backend {
+                context: "write first snapshot",
+                message: "the writer stopped without an answer".into(),
+            })
+        });
+        match (sent, result) {
+            (_, Err(e)) => Err(e),
+            (Err(_), Ok(_)) => Err(crate::StoreError::Backend {
+                context: "write first snapshot",
+                message: "the writer stopped before the snapshot was complete".into(),
+            }),
+            (Ok(()), ok) => ok,
+        }
+    }
+}
+
+impl std::fmt::Debug for BaselineWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BaselineWriter")
+    }
+}

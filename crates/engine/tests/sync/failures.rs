@@ -218,3 +218,58 @@ async fn a_user_the_listing_skipped_is_not_taken_for_a_departure() {
     let runs = b.store.list_runs(None, 1).await.unwrap();
     assert_eq!(runs[0].outcome, RunOutcome::Failed);
 }
+
+#[tokio::test]
+async fn a_first_sync_that_fails_midway_leaves_nothing_behind() {
+    let b = bed(120, 12).await;
+    // Pages stream into the first snapshot's transaction as they arrive; a page failing later
+    // must roll every earlier one back.
+    b.emulator().set_faults(
+        Some("getuserdata"),
+        FaultSpec {
+            http_500: Rate::share(0.5),
+            ..Default::default()
+        },
+    );
+    let flaky = client_for(&b.emu.base_url(), |c| {
+        c.page_size = 10;
+        c.page_concurrency = 1;
+        c.retry.max_attempts = 1;
+    });
+    let mut failed = 0;
+    for hour in 1..6 {
+        match b
+            .sync_with(t(1, hour), &flaky, &SyncOptions::default())
+            .await
+        {
+            Err(err) => {
+                assert!(matches!(err, SyncError::Fetch { .. }), "{err}");
+                assert!(
+                    b.store
+                        .list_users(UserQuery::default())
+                        .await
+                        .unwrap()
+                        .is_empty(),
+                    "a partial first snapshot was kept"
+                );
+                failed += 1;
+            }
+            Ok(report) => {
+                assert!(report.baseline);
+                break;
+            }
+        }
+    }
+    assert!(failed > 0);
+    b.emulator().clear_faults();
+    let ok = b.sync_at(t(2, 1)).await.unwrap();
+    assert_eq!(
+        b.store
+            .list_users(UserQuery::default())
+            .await
+            .unwrap()
+            .len(),
+        b.expected_users()
+    );
+    assert_eq!(ok.run.changes, 0);
+}

@@ -11,6 +11,32 @@ use crate::helpers::env;
 async fn sigkill_mid_sync_never_leaves_a_partial_snapshot() {
     let e = env(1500).await;
     e.linked().await;
+    // A first sync killed midway leaves no partial first snapshot.
+    e.emu.emulator().set_faults(
+        Some("getuserdata"),
+        FaultSpec {
+            latency: Some(Latency::Fixed(Duration::from_millis(40))),
+            ..Default::default()
+        },
+    );
+    for delay_ms in [60u64, 150] {
+        let mut cmd = e.cmd(&["sync", "acme"]);
+        cmd.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let mut child = cmd.spawn().unwrap();
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        let _ = child.kill();
+        let _ = tokio::task::spawn_blocking(move || child.wait())
+            .await
+            .unwrap();
+        let users = e.json(&["users"]).await;
+        assert!(
+            users.is_empty() || users.len() >= 1500,
+            "partial first snapshot: {} users",
+            users.len()
+        );
+    }
+    e.emu.emulator().clear_faults();
     let base = e.json(&["sync", "acme"]).await;
     assert_eq!(base[0]["outcome"], "succeeded");
     let users_before = e.json(&["users"]).await;
