@@ -244,16 +244,7 @@ pub async fn sync_account<S: Store>(
         remove_folders: plan.remove_folders,
         groups: plan.groups,
         remove_memberships: plan.remove_memberships,
-        events: events
-            .into_iter()
-            .map(|e| EventRecord {
-                time: e.time,
-                username: e.username,
-                ip_address: e.ip_address,
-                action: e.action,
-                data: e.data,
-            })
-            .collect(),
+        events: event_records(events),
         changes: plan.changes,
         users_fetched,
         folders_fetched,
@@ -389,16 +380,7 @@ async fn baseline<S: Store>(
         remove_folders: Vec::new(),
         groups,
         remove_memberships: Vec::new(),
-        events: events
-            .into_iter()
-            .map(|e| EventRecord {
-                time: e.time,
-                username: e.username,
-                ip_address: e.ip_address,
-                action: e.action,
-                data: e.data,
-            })
-            .collect(),
+        events: event_records(events),
         changes: Vec::new(),
         users_fetched: listing.total as i64,
         folders_fetched: folders.len() as i64,
@@ -417,6 +399,20 @@ async fn baseline<S: Store>(
         changes_by_kind: BTreeMap::new(),
         elapsed: started.elapsed(),
     })
+}
+
+/// LastPass events as the store keeps them.
+fn event_records(events: Vec<lpgate_lastpass::Event>) -> Vec<EventRecord> {
+    events
+        .into_iter()
+        .map(|e| EventRecord {
+            time: e.time,
+            username: e.username,
+            ip_address: e.ip_address,
+            action: e.action,
+            data: e.data,
+        })
+        .collect()
 }
 
 /// What the comparison decided to write.
