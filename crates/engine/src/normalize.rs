@@ -1,12 +1,10 @@
 //! From LastPass's wire types to the domain's records: emails lowercased, groups sorted,
 //! status derived (spec §7), pending invitations without an account made Staged users.
 
-use std::collections::{BTreeSet, HashSet};
-
 use lpgate_domain::{
     AccountStatus, FolderMemberRecord, FolderRecord, LastPassFacts, UserRecord, normalize_email,
 };
-use lpgate_lastpass::{Directory, SharedFolder, User};
+use lpgate_lastpass::{SharedFolder, User};
 
 fn count(v: Option<u32>) -> Option<i64> {
     v.map(i64::from)
@@ -99,59 +97,6 @@ pub fn invitation(email: &str) -> UserRecord {
     }
 }
 
-/// The normalized users and the group names of one complete listing.
-pub struct NormalizedDirectory {
-    /// Users in LastPass's order, each email once.
-    pub users: Vec<UserRecord>,
-    /// The set of listed emails, for "who is gone" without a search per stored user.
-    pub emails: HashSet<String>,
-    /// Every group name.
-    pub groups: BTreeSet<String>,
-    /// Emails LastPass listed twice (the first was kept).
-    pub duplicates: Vec<String>,
-}
-
-/// Normalizes a whole directory, taking it over (no string is copied but the email set).
-///
-/// Group membership is read from each user's own `groups` list, which LastPass sends on every
-/// page; the `Groups` map adds only names (it is rebuilt from the same lists on paged replies).
-pub fn directory(dir: Directory) -> NormalizedDirectory {
-    let mut groups: BTreeSet<String> = dir.groups.into_keys().collect();
-    let mut extra_groups: Vec<String> = Vec::new();
-    let mut users: Vec<UserRecord> = Vec::with_capacity(dir.users.len() + dir.invited.len());
-    let mut emails: HashSet<String> = HashSet::with_capacity(dir.users.len() + dir.invited.len());
-    let mut duplicates = Vec::new();
-    {
-        let known: HashSet<&str> = groups.iter().map(String::as_str).collect();
-        for u in dir.users {
-            let rec = user(u);
-            for g in &rec.groups {
-                if !known.contains(g.as_str()) {
-                    extra_groups.push(g.clone());
-                }
-            }
-            if !emails.insert(rec.email.clone()) {
-                duplicates.push(rec.email);
-                continue;
-            }
-            users.push(rec);
-        }
-    }
-    groups.extend(extra_groups);
-    for email in &dir.invited {
-        let rec = invitation(email);
-        if emails.insert(rec.email.clone()) {
-            users.push(rec);
-        }
-    }
-    NormalizedDirectory {
-        users,
-        emails,
-        groups,
-        duplicates,
-    }
-}
-
 /// One shared folder as a record.
 pub fn folder(f: &SharedFolder) -> FolderRecord {
     let mut members: Vec<FolderMemberRecord> = f
@@ -173,55 +118,5 @@ pub fn folder(f: &SharedFolder) -> FolderRecord {
         deleted: f.deleted,
         score: f.score,
         members,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn u(id: &str, email: &str, groups: &[&str]) -> User {
-        let mut v: User = serde_json::from_str(&format!(
-            r#"{{"username":"{email}","neverloggedin":false,"disabled":false,"admin":false}}"#
-        ))
-        .unwrap();
-        v.id = id.into();
-        v.groups = groups.iter().map(|g| g.to_string()).collect();
-        v
-    }
-
-    #[test]
-    fn duplicates_invitations_and_groups() {
-        let mut groups = std::collections::BTreeMap::new();
-        groups.insert("Sales".to_string(), vec!["ann@x.io".to_string()]);
-        let dir = Directory {
-            total: 3,
-            users: vec![
-                u("1", "Ann@X.io", &["Sales", "Ops"]),
-                u("2", "ann@x.io", &[]),
-                u("3", "bo@x.io", &["Ops", "Ops"]),
-            ],
-            groups,
-            invited: vec!["cy@x.io".into(), "bo@x.io".into()],
-        };
-        let n = directory(dir);
-        assert_eq!(n.duplicates, vec!["ann@x.io"]);
-        let emails: Vec<&str> = n.users.iter().map(|u| u.email.as_str()).collect();
-        assert_eq!(emails, vec!["ann@x.io", "bo@x.io", "cy@x.io"]);
-        assert_eq!(
-            n.users[0].lastpass_id.as_deref(),
-            Some("1"),
-            "the first listing wins"
-        );
-        assert_eq!(n.users[0].groups, vec!["Ops", "Sales"]);
-        assert_eq!(n.users[1].groups, vec!["Ops"]);
-        let cy = &n.users[2];
-        assert!(cy.invited_only && cy.lastpass_id.is_none());
-        assert_eq!(cy.status, AccountStatus::Staged);
-        assert!(
-            !n.users[1].invited_only,
-            "an invited email with an account is that account"
-        );
-        assert_eq!(n.groups.iter().collect::<Vec<_>>(), vec!["Ops", "Sales"]);
     }
 }

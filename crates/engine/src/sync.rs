@@ -187,37 +187,83 @@ pub async fn sync_account<S: Store>(
         from: Some(events_from),
         ..EventQuery::default()
     };
-    // The stored snapshot's index loads while LastPass is read.
-    let (index, fetched) = tokio::join!(
-        async { store.snapshot_index(account.id).await.map_err(store_err) },
-        async {
-            tokio::try_join!(
-                client.get_user_data(UserFilter::All),
-                client.get_shared_folders(),
-                client.reporting(&event_query),
-            )
-        }
-    );
-    let index = index?;
-    tracing::debug!(account = %name, ms = started.elapsed().as_millis() as u64, "sync fetched");
-    let (dir, folders, events) = match fetched {
-        Ok(v) => v,
-        Err(source) => {
-            let err = SyncError::Fetch {
-                account: name.clone(),
-                cause: source,
+    // The stored snapshot's index loads while LastPass is read; each page of users is
+    // screened against it as it arrives (pages that come before the index wait for it).
+    let cell: std::sync::OnceLock<SnapshotIndex> = std::sync::OnceLock::new();
+    let mut attempt = 0;
+    let (index, screened, users_total, folders, events) = loop {
+        attempt += 1;
+        let mut pending: Vec<Vec<lpgate_lastpass::User>> = Vec::new();
+        let mut screener: Option<Screener> = None;
+        let fetched = {
+            let sink = |users: Vec<lpgate_lastpass::User>| match cell.get() {
+                None => pending.push(users),
+                Some(index) => {
+                    let sc = screener.get_or_insert_with(|| Screener::new(index));
+                    for page in pending.drain(..) {
+                        sc.take_all(page);
+                    }
+                    sc.take_all(users);
+                }
             };
-            store
-                .fail_run(run, now(), err.to_string())
-                .await
-                .map_err(store_err)?;
+            let index_load = async {
+                if cell.get().is_none() {
+                    let index = store.snapshot_index(account.id).await.map_err(store_err)?;
+                    let _ = cell.set(index);
+                }
+                Ok::<(), SyncError>(())
+            };
+            let fetch = async {
+                tokio::try_join!(
+                    client.stream_user_data(UserFilter::All, sink),
+                    client.get_shared_folders(),
+                    client.reporting(&event_query),
+                )
+            };
+            tokio::join!(index_load, fetch)
+        };
+        if let Err(err) = fetched.0 {
+            let _ = store.fail_run(run, now(), err.to_string()).await;
             return Err(err);
         }
+        let Some(index) = cell.get() else {
+            return Err(store_err(StoreError::Backend {
+                context: "read snapshot index",
+                message: "the index did not load".into(),
+            }));
+        };
+        match fetched.1 {
+            Ok((listing, folders, events)) => {
+                let mut sc = screener.unwrap_or_else(|| Screener::new(index));
+                for page in pending.drain(..) {
+                    sc.take_all(page);
+                }
+                for email in &listing.invited {
+                    sc.take(normalize::invitation(email));
+                }
+                break (index, sc.finish(), listing.total, folders, events);
+            }
+            Err(lpgate_lastpass::Error::Incomplete { .. }) if attempt <= 2 => {
+                tracing::warn!(account = %name, attempt, "company changed while paging; listing again");
+            }
+            Err(source) => {
+                let err = SyncError::Fetch {
+                    account: name.clone(),
+                    cause: source,
+                };
+                store
+                    .fail_run(run, now(), err.to_string())
+                    .await
+                    .map_err(store_err)?;
+                return Err(err);
+            }
+        }
     };
+    tracing::debug!(account = %name, ms = started.elapsed().as_millis() as u64, "sync fetched");
     stage(SyncStage::Comparing);
-    let users_fetched = dir.users.len() as i64;
+    let users_fetched = users_total as i64;
     let folders_fetched = folders.len() as i64;
-    let plan = match compare(store, client, account, &index, dir, &folders, options).await {
+    let plan = match compare(store, client, account, index, screened, &folders, options).await {
         Ok(p) => p,
         Err(err) => {
             store
@@ -415,6 +461,86 @@ fn event_records(events: Vec<lpgate_lastpass::Event>) -> Vec<EventRecord> {
         .collect()
 }
 
+/// Sorts a listing's users, as they arrive, into unchanged (dropped at once) and new or
+/// changed (kept with their fingerprint), by comparing fingerprints with the stored index.
+struct Screener<'a> {
+    index: &'a SnapshotIndex,
+    listed: HashSet<String>,
+    groups: BTreeSet<String>,
+    duplicates: Vec<String>,
+    changed: Vec<Fingerprinted<UserRecord>>,
+    to_load: Vec<String>,
+}
+
+/// What screening a whole listing found.
+struct Screened {
+    listed: HashSet<String>,
+    groups: BTreeSet<String>,
+    duplicates: Vec<String>,
+    changed: Vec<Fingerprinted<UserRecord>>,
+    to_load: Vec<String>,
+    count: usize,
+}
+
+impl<'a> Screener<'a> {
+    fn new(index: &'a SnapshotIndex) -> Self {
+        Screener {
+            index,
+            listed: HashSet::with_capacity(index.users.len() + 64),
+            groups: BTreeSet::new(),
+            duplicates: Vec::new(),
+            changed: Vec::new(),
+            to_load: Vec::new(),
+        }
+    }
+
+    fn take_all(&mut self, users: Vec<lpgate_lastpass::User>) {
+        for u in users {
+            self.take(normalize::user(u));
+        }
+    }
+
+    fn take(&mut self, rec: UserRecord) {
+        if !self.listed.insert(rec.email.clone()) {
+            // A second listing of an email (or an invitation of a listed user): the first wins.
+            if !rec.invited_only {
+                self.duplicates.push(rec.email);
+            }
+            return;
+        }
+        for g in &rec.groups {
+            if !self.groups.contains(g) {
+                self.groups.insert(g.clone());
+            }
+        }
+        let fingerprint = rec.fingerprint();
+        match self.index.users.get(&rec.email) {
+            Some(fp) if *fp == fingerprint => return,
+            Some(_) => self.to_load.push(rec.email.clone()),
+            None if self.index.deprovisioned.contains(&rec.email) => {
+                self.to_load.push(rec.email.clone())
+            }
+            None => {}
+        }
+        self.changed.push(Fingerprinted {
+            record: rec,
+            fingerprint,
+        });
+    }
+
+    fn finish(self) -> Screened {
+        let count = self.listed.len();
+        Screened {
+            listed: self.listed,
+            groups: self.groups,
+            duplicates: self.duplicates,
+            changed: self.changed,
+            to_load: self.to_load,
+            count,
+        }
+    }
+}
+
 /// What the comparison decided to write.
 struct Plan {
     upsert_users: Vec<Fingerprinted<UserRecord>>,
@@ -431,7 +557,7 @@ async fn compare<S: Store>(
     client: &Client,
     account: &AccountRow,
     index: &SnapshotIndex,
-    dir: lpgate_lastpass::Directory,
+    screened: Screened,
     folders: &[lpgate_lastpass::SharedFolder],
     options: &SyncOptions,
 ) -> Result<Plan, SyncError> {
@@ -440,13 +566,11 @@ async fn compare<S: Store>(
         account: name.clone(),
         cause: source,
     };
-    let normalized = normalize::directory(dir);
-    if !normalized.duplicates.is_empty() {
-        tracing::warn!(account = %name, duplicates = ?normalized.duplicates, "LastPass listed some emails twice; kept the first");
+    if !screened.duplicates.is_empty() {
+        tracing::warn!(account = %name, duplicates = ?screened.duplicates, "LastPass listed some emails twice; kept the first");
     }
-    let groups = normalized.groups;
-    let users = normalized.users;
-    let listed = normalized.emails;
+    let groups = screened.groups;
+    let listed = screened.listed;
 
     // Users gone from this complete listing.
     let mut gone: Vec<String> = index
@@ -463,30 +587,15 @@ async fn compare<S: Store>(
         return Err(SyncError::Shrunk {
             account: name.clone(),
             before: index.users.len(),
-            now: users.len(),
+            now: screened.count,
             gone: gone.len(),
         });
     }
     drop(listed);
     confirm_gone(client, name, &gone).await?;
 
-    // New or changed users, by fingerprint; the rest are dropped here.
-    let mut changed: Vec<Fingerprinted<UserRecord>> =
-        Vec::with_capacity(if index.has_snapshot { 64 } else { users.len() });
-    let mut to_load: Vec<String> = Vec::new();
-    for rec in users {
-        let fingerprint = rec.fingerprint();
-        match index.users.get(&rec.email) {
-            Some(fp) if *fp == fingerprint => continue,
-            Some(_) => to_load.push(rec.email.clone()),
-            None if index.deprovisioned.contains(&rec.email) => to_load.push(rec.email.clone()),
-            None => {}
-        }
-        changed.push(Fingerprinted {
-            record: rec,
-            fingerprint,
-        });
-    }
+    let mut to_load = screened.to_load;
+    let changed = screened.changed;
     // Written in email order (the store's key order) and diffed in a stable order.
     let changed = sort_by_email(changed);
     to_load.extend(gone.iter().cloned());
@@ -652,4 +761,56 @@ fn restored(rec: &UserRecord) -> Vec<Change> {
         first.kind = ChangeKind::UserRestored;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(id: &str, email: &str, groups: &[&str]) -> lpgate_lastpass::User {
+        let mut v: lpgate_lastpass::User = serde_json::from_str(&format!(
+            r#"{{"username":"{email}","neverloggedin":false,"disabled":false,"admin":false}}"#
+        ))
+        .unwrap();
+        v.id = id.into();
+        v.groups = groups.iter().map(|g| g.to_string()).collect();
+        v
+    }
+
+    #[test]
+    fn screening_keeps_new_and_changed_drops_unchanged() {
+        let known = normalize::user(u("9", "kept@x.io", &["Ops"]));
+        let mut index = SnapshotIndex::default();
+        index.users.insert("kept@x.io".into(), known.fingerprint());
+        index.users.insert("edited@x.io".into(), 1);
+        index.deprovisioned.insert("back@x.io".into());
+        let mut sc = Screener::new(&index);
+        sc.take_all(vec![
+            u("1", "Ann@X.io", &["Sales", "Ops"]),
+            u("2", "ann@x.io", &[]),
+            u("9", "kept@x.io", &["Ops"]),
+            u("3", "edited@x.io", &["Ops", "Ops"]),
+            u("4", "back@x.io", &[]),
+        ]);
+        sc.take(normalize::invitation("cy@x.io"));
+        sc.take(normalize::invitation("kept@x.io"));
+        let s = sc.finish();
+        assert_eq!(s.duplicates, vec!["ann@x.io"]);
+        let changed: Vec<&str> = s.changed.iter().map(|c| c.record.email.as_str()).collect();
+        assert_eq!(
+            changed,
+            vec!["ann@x.io", "edited@x.io", "back@x.io", "cy@x.io"]
+        );
+        assert_eq!(
+            s.changed[0].record.lastpass_id.as_deref(),
+            Some("1"),
+            "the first listing wins"
+        );
+        assert_eq!(s.changed[0].record.groups, vec!["Ops", "Sales"]);
+        assert_eq!(s.changed[1].record.groups, vec!["Ops"]);
+        assert!(s.changed[3].record.invited_only);
+        assert_eq!(s.to_load, vec!["edited@x.io", "back@x.io"]);
+        assert_eq!(s.count, 5, "distinct emails, invitations included");
+        assert_eq!(s.groups.iter().collect::<Vec<_>>(), vec!["Ops", "Sales"]);
+    }
 }
