@@ -122,7 +122,9 @@ pub async fn sync(args: SyncBenchArgs) -> anyhow::Result<()> {
         r2.run.changes
     );
 
-    // Change `churn` of the users through the real API: each joins a new group.
+    // Change `churn` of the users through the real API: each joins a new group (named for this
+    // process, so runs against the same emulator stay comparable).
+    let churn_group = format!("Bench Churn {}", std::process::id());
     let users = store.list_users(Default::default()).await?;
     let n = ((users.len() as f64) * args.churn).round() as usize;
     let changes: Vec<GroupChange> = users
@@ -132,7 +134,7 @@ pub async fn sync(args: SyncBenchArgs) -> anyhow::Result<()> {
         .take(n)
         .map(|u| GroupChange {
             username: u.email.clone(),
-            add: vec!["Bench Churn".into()],
+            add: vec![churn_group.clone()],
             del: vec![],
         })
         .collect();
