@@ -343,30 +343,14 @@ async fn baseline<S: Store>(
         .begin_baseline(account.id, zone, now())
         .await
         .map_err(store_err)?;
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut groups: BTreeSet<String> = BTreeSet::new();
-    let mut duplicates: Vec<String> = Vec::new();
+    // Screened against an empty index, every user is new: each page's batch goes straight
+    // to the writer.
+    let empty = SnapshotIndex::default();
+    let mut screener = Screener::new(&empty);
     let fetched = {
         let sink = |users: Vec<lpgate_lastpass::User>| {
-            let mut batch = Vec::with_capacity(users.len());
-            for u in users {
-                let rec = normalize::user(u);
-                if !seen.insert(rec.email.clone()) {
-                    duplicates.push(rec.email);
-                    continue;
-                }
-                for g in &rec.groups {
-                    if !groups.contains(g) {
-                        groups.insert(g.clone());
-                    }
-                }
-                let fingerprint = rec.fingerprint();
-                batch.push(Fingerprinted {
-                    record: rec,
-                    fingerprint,
-                });
-            }
-            writer.add_users(batch);
+            screener.take_all(users);
+            writer.add_users(std::mem::take(&mut screener.changed));
         };
         tokio::try_join!(
             client.stream_user_data(UserFilter::All, sink),
@@ -389,21 +373,17 @@ async fn baseline<S: Store>(
             return Err(err);
         }
     };
+    stage(SyncStage::Writing);
+    for email in &listing.invited {
+        screener.take(normalize::invitation(email));
+    }
+    writer.add_users(std::mem::take(&mut screener.changed));
+    let Screened {
+        groups, duplicates, ..
+    } = screener.finish();
     if !duplicates.is_empty() {
         tracing::warn!(account = %name, duplicates = ?duplicates, "LastPass listed some emails twice; kept the first");
     }
-    stage(SyncStage::Writing);
-    let invitations: Vec<Fingerprinted<UserRecord>> = listing
-        .invited
-        .iter()
-        .map(|e| normalize::invitation(e))
-        .filter(|rec| seen.insert(rec.email.clone()))
-        .map(|rec| Fingerprinted {
-            fingerprint: rec.fingerprint(),
-            record: rec,
-        })
-        .collect();
-    writer.add_users(invitations);
     let mut upsert_folders: Vec<Fingerprinted<FolderRecord>> = folders
         .iter()
         .map(|f| {

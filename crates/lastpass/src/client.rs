@@ -187,8 +187,7 @@ impl Client {
         F: FnMut(Vec<User>) + Send,
     {
         let mut streamer = Streamer {
-            ids: HashSet::new(),
-            other_ids: HashSet::new(),
+            seen: SeenIds::default(),
             invited: Vec::new(),
             sink,
         };
@@ -793,10 +792,31 @@ pub struct StreamedListing {
     pub invited: Vec<String>,
 }
 
+/// The user ids a listing has delivered, as numbers (LastPass ids are numeric); any other id
+/// is kept as text.
+#[derive(Default)]
+struct SeenIds {
+    numeric: HashSet<u64>,
+    other: HashSet<String>,
+}
+
+impl SeenIds {
+    /// True the first time an id is seen.
+    fn first_time(&mut self, id: &str) -> bool {
+        match id.parse::<u64>() {
+            Ok(n) => self.numeric.insert(n),
+            Err(_) => self.other.insert(id.to_string()),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.numeric.len() + self.other.len()
+    }
+}
+
 /// Hands each page's new users to a sink.
 struct Streamer<F> {
-    ids: HashSet<u64>,
-    other_ids: HashSet<String>,
+    seen: SeenIds,
     invited: Vec<String>,
     sink: F,
 }
@@ -807,10 +827,7 @@ impl<F: FnMut(Vec<User>)> Collector for Streamer<F> {
             .users
             .0
             .into_iter()
-            .filter(|u| match u.id.parse::<u64>() {
-                Ok(n) => self.ids.insert(n),
-                Err(_) => self.other_ids.insert(u.id.clone()),
-            })
+            .filter(|u| self.seen.first_time(&u.id))
             .collect();
         self.invited.extend(reply.invited);
         let n = fresh.len();
@@ -821,7 +838,7 @@ impl<F: FnMut(Vec<User>)> Collector for Streamer<F> {
     }
 
     fn len(&self) -> usize {
-        self.ids.len() + self.other_ids.len()
+        self.seen.len()
     }
 }
 
@@ -839,9 +856,7 @@ impl Collector for Accumulator {
 #[derive(Default)]
 struct Accumulator {
     users: Vec<User>,
-    /// Ids seen, as numbers (LastPass ids are numeric); any other id is kept as text.
-    ids: HashSet<u64>,
-    other_ids: HashSet<String>,
+    seen: SeenIds,
     groups: BTreeMap<String, Vec<String>>,
     saw_group_map: bool,
     invited: Vec<String>,
@@ -869,11 +884,7 @@ impl Accumulator {
             }
         }
         for u in reply.users.0 {
-            let fresh = match u.id.parse::<u64>() {
-                Ok(n) => self.ids.insert(n),
-                Err(_) => self.other_ids.insert(u.id.clone()),
-            };
-            if fresh {
+            if self.seen.first_time(&u.id) {
                 self.users.push(u);
             }
         }
