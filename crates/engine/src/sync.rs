@@ -289,7 +289,6 @@ pub async fn sync_account<S: Store>(
         upsert_folders: plan.upsert_folders,
         remove_folders: plan.remove_folders,
         groups: plan.groups,
-        remove_memberships: plan.remove_memberships,
         events: event_records(events),
         changes: plan.changes,
         users_fetched,
@@ -347,18 +346,30 @@ async fn baseline<S: Store>(
     // to the writer.
     let empty = SnapshotIndex::default();
     let mut screener = Screener::new(&empty);
+    // Folders and events go to the writer as soon as they are read, so it takes them while
+    // users are still paging.
     let fetched = {
         let sink = |users: Vec<lpgate_lastpass::User>| {
             screener.take_all(users);
             writer.add_users(std::mem::take(&mut screener.changed));
         };
+        let folders = async {
+            let folders = client.get_shared_folders().await?;
+            writer.add_folders(folder_records(&folders));
+            Ok(folders.len())
+        };
+        let events = async {
+            let events = client.reporting(&event_query).await?;
+            writer.add_events(event_records(events));
+            Ok(())
+        };
         tokio::try_join!(
             client.stream_user_data(UserFilter::All, sink),
-            client.get_shared_folders(),
-            client.reporting(&event_query),
+            folders,
+            events
         )
     };
-    let (listing, folders, events) = match fetched {
+    let (listing, folders_fetched, ()) = match fetched {
         Ok(v) => v,
         Err(source) => {
             drop(writer); // rolls the partial snapshot back
@@ -374,6 +385,7 @@ async fn baseline<S: Store>(
         }
     };
     stage(SyncStage::Writing);
+    tracing::debug!(account = %name, ms = started.elapsed().as_millis() as u64, "first sync fetched");
     for email in &listing.invited {
         screener.take(normalize::invitation(email));
     }
@@ -384,17 +396,6 @@ async fn baseline<S: Store>(
     if !duplicates.is_empty() {
         tracing::warn!(account = %name, duplicates = ?duplicates, "LastPass listed some emails twice; kept the first");
     }
-    let mut upsert_folders: Vec<Fingerprinted<FolderRecord>> = folders
-        .iter()
-        .map(|f| {
-            let record = normalize::folder(f);
-            Fingerprinted {
-                fingerprint: record.fingerprint(),
-                record,
-            }
-        })
-        .collect();
-    upsert_folders.sort_by(|a, b| a.record.id.cmp(&b.record.id));
     let write = SyncWrite {
         account: account.id,
         run,
@@ -402,14 +403,13 @@ async fn baseline<S: Store>(
         zone,
         upsert_users: Vec::new(),
         deprovision: Vec::new(),
-        upsert_folders,
+        upsert_folders: Vec::new(),
         remove_folders: Vec::new(),
         groups,
-        remove_memberships: Vec::new(),
-        events: event_records(events),
+        events: Vec::new(),
         changes: Vec::new(),
         users_fetched: listing.total as i64,
-        folders_fetched: folders.len() as i64,
+        folders_fetched: folders_fetched as i64,
     };
     let run_row = match writer.finish(write).await {
         Ok(r) => r,
@@ -425,6 +425,22 @@ async fn baseline<S: Store>(
         changes_by_kind: BTreeMap::new(),
         elapsed: started.elapsed(),
     })
+}
+
+/// Shared folders as the store keeps them, sorted by id.
+fn folder_records(folders: &[lpgate_lastpass::SharedFolder]) -> Vec<Fingerprinted<FolderRecord>> {
+    let mut out: Vec<Fingerprinted<FolderRecord>> = folders
+        .iter()
+        .map(|f| {
+            let record = normalize::folder(f);
+            Fingerprinted {
+                fingerprint: record.fingerprint(),
+                record,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.record.id.cmp(&b.record.id));
+    out
 }
 
 /// LastPass events as the store keeps them.
@@ -528,7 +544,6 @@ struct Plan {
     upsert_folders: Vec<Fingerprinted<FolderRecord>>,
     remove_folders: Vec<String>,
     groups: std::collections::BTreeSet<String>,
-    remove_memberships: Vec<(String, String)>,
     changes: Vec<Change>,
 }
 
@@ -590,26 +605,6 @@ async fn compare<S: Store>(
             .map(|u| (u.email.clone(), u))
             .collect()
     };
-
-    // Memberships that end (those that begin are the upserted users' groups).
-    let mut remove_memberships = Vec::new();
-    for v in &changed {
-        let new = &v.record;
-        let old_groups: &[String] = old_users
-            .get(&new.email)
-            .filter(|o| o.status != AccountStatus::Deprovisioned)
-            .map_or(&[], |o| o.groups.as_slice());
-        for g in old_groups {
-            if new.groups.binary_search(g).is_err() {
-                remove_memberships.push((g.clone(), new.email.clone()));
-            }
-        }
-    }
-    for email in &gone {
-        if let Some(old) = old_users.get(email) {
-            remove_memberships.extend(old.groups.iter().map(|g| (g.clone(), email.clone())));
-        }
-    }
 
     // Folders.
     let mut changed_folders: Vec<Fingerprinted<FolderRecord>> = Vec::new();
@@ -678,7 +673,6 @@ async fn compare<S: Store>(
         upsert_folders: changed_folders,
         remove_folders: removed_folders,
         groups,
-        remove_memberships,
         changes,
     })
 }

@@ -125,12 +125,16 @@ pub fn remove(conn: &mut Connection, name: &str) -> StoreResult<()> {
         return changed(0, name);
     };
     // The bulk tables have no foreign keys (see schema.rs): delete their rows one by one.
+    tx.execute(
+        "DELETE FROM memberships WHERE user_id IN (SELECT id FROM users WHERE account_id = ?1)",
+        [id],
+    )
+    .map_err(backend(ctx))?;
     for table in [
         "changes",
         "events",
         "folder_members",
         "folders",
-        "memberships",
         "groups",
         "users_history",
         "users",

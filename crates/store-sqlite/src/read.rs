@@ -4,7 +4,7 @@ use lpgate_store::{ChangeRow, EventRow, FolderRow, GroupRow, StoreResult, UserQu
 use rusqlite::{Connection, params};
 
 use crate::backend;
-use crate::rows::{opt_utc, parse_local, parse_utc, utc};
+use crate::rows::{opt_utc_secs, parse_local, parse_utc, utc};
 use crate::sync::group_id;
 
 pub fn users(conn: &Connection, q: &UserQuery) -> StoreResult<Vec<UserRow>> {
@@ -12,11 +12,15 @@ pub fn users(conn: &Connection, q: &UserQuery) -> StoreResult<Vec<UserRow>> {
     // Now: the current rows. As of an instant: the version valid then, current or past.
     let source = match q.as_of {
         None => "SELECT account_id, email, lastpass_id, fullname, status, admin, last_login_at, multifactor,
-                        mp_strength, total_score, password_reset_required, groups_json, last_seen
+                        mp_strength, total_score, password_reset_required,
+                        (SELECT json_group_array(group_name) FROM memberships m WHERE m.user_id = users.id) AS groups_json,
+                        last_seen
                  FROM users"
             .to_string(),
         Some(_) => "SELECT account_id, email, lastpass_id, fullname, status, admin, last_login_at, multifactor,
-                        mp_strength, total_score, password_reset_required, groups_json, NULL AS last_seen
+                        mp_strength, total_score, password_reset_required,
+                        (SELECT json_group_array(group_name) FROM memberships m WHERE m.user_id = users.id) AS groups_json,
+                        NULL AS last_seen
                  FROM users WHERE valid_from <= ?5
                  UNION ALL
                  SELECT account_id, email, lastpass_id, fullname, status, admin, last_login_at, multifactor,
@@ -51,12 +55,16 @@ pub fn users(conn: &Connection, q: &UserQuery) -> StoreResult<Vec<UserRow>> {
             fullname: r.get("fullname")?,
             status: r.get("status")?,
             role: if admin { "admin" } else { "user" }.to_string(),
-            last_login: opt_utc(r, "last_login_at")?,
+            last_login: opt_utc_secs(r, "last_login_at")?,
             multifactor: r.get("multifactor")?,
             mp_strength: r.get("mp_strength")?,
             total_score: r.get("total_score")?,
             password_reset_required: r.get("password_reset_required")?,
-            groups: serde_json::from_str(&groups).unwrap_or_default(),
+            groups: {
+                let mut g: Vec<String> = serde_json::from_str(&groups).unwrap_or_default();
+                g.sort();
+                g
+            },
             first_seen: parse_utc(&r.get::<_, String>("first_seen")?)?,
             last_seen: parse_utc(&last_seen)?,
         })
@@ -82,8 +90,9 @@ pub fn groups(conn: &Connection, account: Option<&str>) -> StoreResult<Vec<Group
             "SELECT a.id AS account_id, a.name AS account, g.name,
                     COALESCE(c.members, 0) AS members
              FROM groups g JOIN accounts a ON a.id = g.account_id
-             LEFT JOIN (SELECT account_id, group_name, COUNT(*) AS members FROM memberships
-                        GROUP BY account_id, group_name) c
+             LEFT JOIN (SELECT u.account_id, m.group_name, COUNT(*) AS members
+                        FROM memberships m JOIN users u ON u.id = m.user_id
+                        GROUP BY u.account_id, m.group_name) c
                     ON c.account_id = g.account_id AND c.group_name = g.name
              WHERE (?1 IS NULL OR a.name = ?1)
              ORDER BY a.name, g.name",

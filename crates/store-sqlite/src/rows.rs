@@ -69,14 +69,6 @@ pub fn opt_utc(row: &Row, idx: &str) -> rusqlite::Result<Option<DateTime<Utc>>> 
         .transpose()
 }
 
-/// Reads an optional local-time column.
-pub fn opt_local(row: &Row, idx: &str) -> rusqlite::Result<Option<NaiveDateTime>> {
-    row.get::<_, Option<String>>(idx)?
-        .as_deref()
-        .map(parse_local)
-        .transpose()
-}
-
 /// Formats an optional local time (`LOCAL_FORMAT`).
 pub fn local(t: Option<NaiveDateTime>) -> Option<String> {
     t.map(|t| {
@@ -84,6 +76,28 @@ pub fn local(t: Option<NaiveDateTime>) -> Option<String> {
         push_date_time(&mut s, t, ' ');
         s
     })
+}
+
+/// A LastPass wall-clock time as stored in `users`: seconds of the naive time since
+/// 1970-01-01 00:00 (no zone applied).
+pub fn local_secs(t: Option<NaiveDateTime>) -> Option<i64> {
+    t.map(|t| t.and_utc().timestamp())
+}
+
+/// Reads an optional `local_secs` column.
+pub fn opt_local_secs(row: &Row, idx: &str) -> rusqlite::Result<Option<NaiveDateTime>> {
+    row.get::<_, Option<i64>>(idx)?
+        .map(|s| secs_to_utc(s).map(|t| t.naive_utc()))
+        .transpose()
+}
+
+/// Reads an optional Unix-seconds column.
+pub fn opt_utc_secs(row: &Row, idx: &str) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    row.get::<_, Option<i64>>(idx)?.map(secs_to_utc).transpose()
+}
+
+fn secs_to_utc(s: i64) -> rusqlite::Result<DateTime<Utc>> {
+    DateTime::from_timestamp(s, 0).ok_or(rusqlite::Error::IntegralValueOutOfRange(0, s))
 }
 
 #[cfg(test)]
@@ -99,5 +113,17 @@ mod tests {
         assert_eq!(parse_utc(&utc(t)).unwrap(), t);
         let l = t.naive_utc();
         assert_eq!(local(Some(l)).unwrap(), l.format(LOCAL_FORMAT).to_string());
+    }
+
+    #[test]
+    fn local_seconds_round_trip() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let l = NaiveDateTime::parse_from_str("2026-03-29 02:30:00", LOCAL_FORMAT).unwrap();
+        let back = conn
+            .query_row("SELECT ?1 AS t", [local_secs(Some(l))], |r| {
+                opt_local_secs(r, "t")
+            })
+            .unwrap();
+        assert_eq!(back, Some(l));
     }
 }

@@ -15,13 +15,17 @@ use lpgate_store::{
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use crate::backend;
-use crate::rows::{local, opt_local, opt_utc, parse_local, parse_utc, utc};
+use crate::rows::{local, local_secs, opt_local_secs, opt_utc, parse_local, parse_utc, utc};
 
 /// Columns shared by `users` and `users_history`, in one order.
 pub const USER_COLUMNS: &str = "email, lastpass_id, fullname, status, admin, disabled, never_logged_in, \
     invited_only, mp_strength, total_score, created_local, created_at, last_pw_change_local, \
     last_pw_change_at, last_login_local, last_login_at, duo_username, multifactor, linked, \
-    password_reset_required, sites, notes, formfills, applications, attachments, groups_json";
+    password_reset_required, sites, notes, formfills, applications, attachments";
+
+/// A user's current groups as a JSON array, for a query over `users`.
+const GROUPS_JSON: &str =
+    "(SELECT json_group_array(group_name) FROM memberships m WHERE m.user_id = users.id)";
 
 pub fn begin_run(conn: &Connection, account: AccountId, now: DateTime<Utc>) -> StoreResult<RunId> {
     // With the account lock held, a run still marked running belongs to a dead process.
@@ -175,10 +179,14 @@ pub fn snapshot_index(conn: &Connection, account: AccountId) -> StoreResult<Snap
     Ok(index)
 }
 
-/// Decodes a `users` / `users_history` row into a record.
+/// Decodes a `users` / `users_history` row (with a `groups_json` column) into a record.
 pub fn user_from_row(r: &Row) -> rusqlite::Result<UserRecord> {
     let status: String = r.get("status")?;
     let groups: String = r.get("groups_json")?;
+    let mut groups: Vec<String> = serde_json::from_str(&groups).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    groups.sort();
     Ok(UserRecord {
         email: r.get("email")?,
         lastpass_id: r.get("lastpass_id")?,
@@ -190,9 +198,9 @@ pub fn user_from_row(r: &Row) -> rusqlite::Result<UserRecord> {
         invited_only: r.get("invited_only")?,
         mp_strength: r.get("mp_strength")?,
         total_score: r.get("total_score")?,
-        created: opt_local(r, "created_local")?,
-        last_pw_change: opt_local(r, "last_pw_change_local")?,
-        last_login: opt_local(r, "last_login_local")?,
+        created: opt_local_secs(r, "created_local")?,
+        last_pw_change: opt_local_secs(r, "last_pw_change_local")?,
+        last_login: opt_local_secs(r, "last_login_local")?,
         duo_username: r.get("duo_username")?,
         multifactor: r.get("multifactor")?,
         linked: r.get("linked")?,
@@ -202,9 +210,7 @@ pub fn user_from_row(r: &Row) -> rusqlite::Result<UserRecord> {
         formfills: r.get("formfills")?,
         applications: r.get("applications")?,
         attachments: r.get("attachments")?,
-        groups: serde_json::from_str(&groups).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-        })?,
+        groups,
     })
 }
 
@@ -216,7 +222,8 @@ pub fn load_users(
     let ctx = "load users";
     let mut stmt = conn
         .prepare_cached(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE account_id = ?1 AND email = ?2"
+            "SELECT {USER_COLUMNS}, {GROUPS_JSON} AS groups_json FROM users
+             WHERE account_id = ?1 AND email = ?2"
         ))
         .map_err(backend(ctx))?;
     let mut out = Vec::with_capacity(emails.len());
@@ -295,7 +302,7 @@ pub fn commit(conn: &mut Connection, w: SyncWrite) -> StoreResult<SyncRunRow> {
     let ctx = "write sync";
     let t0 = std::time::Instant::now();
     let tx = conn.transaction().map_err(backend(ctx))?;
-    apply(&tx, &w).map_err(backend(ctx))?;
+    apply(&tx, &w, Early::default()).map_err(backend(ctx))?;
     tx.commit().map_err(backend(ctx))?;
     tracing::debug!(
         ms = t0.elapsed().as_millis() as u64,
@@ -328,15 +335,38 @@ pub fn baseline(
         ));
     }
     let now_text = utc(now);
+    let t0 = std::time::Instant::now();
+    let mut busy = std::time::Duration::ZERO;
+    let mut early = Early::default();
     loop {
         match rx.recv() {
             Ok(BaselineMsg::Users(batch)) => {
+                let t = std::time::Instant::now();
                 write_users(&tx, account.0, zone, &batch, &now_text, false)
                     .map_err(backend(ctx))?;
+                busy += t.elapsed();
+            }
+            Ok(BaselineMsg::Folders(folders)) => {
+                write_folders(&tx, account.0, &folders, &[], &now_text, false)
+                    .map_err(backend(ctx))?;
+            }
+            Ok(BaselineMsg::Events(events)) => {
+                early.events +=
+                    write_events(&tx, account.0, zone, &events).map_err(backend(ctx))?;
+                early.watermark = early.watermark.max(latest_event(&events));
             }
             Ok(BaselineMsg::Finish(w)) => {
-                apply(&tx, &w).map_err(backend(ctx))?;
+                let waited = t0.elapsed();
+                apply(&tx, &w, early).map_err(backend(ctx))?;
+                let applied = t0.elapsed();
                 tx.commit().map_err(backend(ctx))?;
+                tracing::debug!(
+                    users_ms = busy.as_millis() as u64,
+                    finish_at_ms = waited.as_millis() as u64,
+                    applied_at_ms = applied.as_millis() as u64,
+                    committed_at_ms = t0.elapsed().as_millis() as u64,
+                    "first snapshot written"
+                );
                 return get_run(conn, w.run);
             }
             Err(_) => {
@@ -351,8 +381,21 @@ pub fn baseline(
     }
 }
 
-/// Everything a successful sync writes, inside the caller's transaction.
-fn apply(tx: &Transaction, w: &SyncWrite) -> rusqlite::Result<()> {
+/// What a first snapshot wrote before its `Finish`, for the run record and the watermark.
+#[derive(Default, Clone, Copy)]
+struct Early {
+    events: i64,
+    watermark: Option<chrono::NaiveDateTime>,
+}
+
+/// The newest event's (LastPass wall-clock) time.
+fn latest_event(events: &[lpgate_store::EventRecord]) -> Option<chrono::NaiveDateTime> {
+    events.iter().map(|e| e.time).max()
+}
+
+/// Everything a successful sync writes, inside the caller's transaction; `early` is what a
+/// first snapshot already wrote.
+fn apply(tx: &Transaction, w: &SyncWrite, early: Early) -> rusqlite::Result<()> {
     let now = utc(w.now);
     let acct = w.account.0;
     let (has_snapshot, previous_sync): (bool, Option<String>) = tx.query_row(
@@ -360,12 +403,18 @@ fn apply(tx: &Transaction, w: &SyncWrite) -> rusqlite::Result<()> {
         [acct],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    remove_memberships(tx, w)?;
     write_users(tx, acct, w.zone, &w.upsert_users, &now, has_snapshot)?;
     deprovision(tx, w, &now, previous_sync.as_deref())?;
     write_groups(tx, w, &now)?;
-    write_folders(tx, w, &now, has_snapshot)?;
-    let events = write_events(tx, w)?;
+    write_folders(
+        tx,
+        acct,
+        &w.upsert_folders,
+        &w.remove_folders,
+        &now,
+        has_snapshot,
+    )?;
+    let events = early.events + write_events(tx, acct, w.zone, &w.events)?;
     {
         let mut ins = tx.prepare_cached(
             "INSERT INTO changes (account_id, run_id, at, kind, subject, related, before, after)
@@ -384,11 +433,8 @@ fn apply(tx: &Transaction, w: &SyncWrite) -> rusqlite::Result<()> {
             ])?;
         }
     }
-    let watermark = w
-        .events
-        .iter()
-        .map(|e| e.time)
-        .max()
+    let watermark = latest_event(&w.events)
+        .max(early.watermark)
         .map(|t| local(Some(t)));
     tx.execute(
         "UPDATE accounts SET last_synced_at = ?2, has_snapshot = 1,
@@ -413,14 +459,22 @@ fn apply(tx: &Transaction, w: &SyncWrite) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Keeps the user's current version, with its groups, as a past one ending `now`: called
+/// before the user's row and memberships change.
 fn history_copy(tx: &Transaction, acct: i64, email: &str, now: &str) -> rusqlite::Result<()> {
     let mut stmt = tx.prepare_cached(&format!(
-        "INSERT INTO users_history (account_id, {USER_COLUMNS}, valid_from, valid_to)
-         SELECT account_id, {USER_COLUMNS}, valid_from, ?3 FROM users WHERE account_id = ?1 AND email = ?2"
+        "INSERT INTO users_history (account_id, {USER_COLUMNS}, groups_json, valid_from, valid_to)
+         SELECT account_id, {USER_COLUMNS}, {GROUPS_JSON}, valid_from, ?3 FROM users
+         WHERE account_id = ?1 AND email = ?2"
     ))?;
     stmt.execute(params![acct, email, now])?;
     Ok(())
 }
+
+/// The `users` columns after `account_id` that a write sets, in `USER_COLUMNS` order
+/// (without `groups_json`) followed by fingerprint and times.
+const USER_VALUES: &str = "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
+                           ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, NULL, ?28";
 
 fn write_users(
     tx: &Transaction,
@@ -430,10 +484,14 @@ fn write_users(
     now: &str,
     has_snapshot: bool,
 ) -> rusqlite::Result<()> {
+    // A first snapshot only inserts; later syncs upsert and replace the user's memberships.
+    let mut insert = tx.prepare_cached(&format!(
+        "INSERT INTO users (account_id, {USER_COLUMNS}, fingerprint, first_seen, last_seen, valid_from)
+         VALUES ({USER_VALUES})"
+    ))?;
     let mut upsert = tx.prepare_cached(&format!(
         "INSERT INTO users (account_id, {USER_COLUMNS}, fingerprint, first_seen, last_seen, valid_from)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-                 ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, NULL, ?29)
+         VALUES ({USER_VALUES})
          ON CONFLICT (account_id, email) DO UPDATE SET
             lastpass_id = excluded.lastpass_id, fullname = excluded.fullname, status = excluded.status,
             admin = excluded.admin, disabled = excluded.disabled, never_logged_in = excluded.never_logged_in,
@@ -445,20 +503,18 @@ fn write_users(
             multifactor = excluded.multifactor, linked = excluded.linked,
             password_reset_required = excluded.password_reset_required, sites = excluded.sites,
             notes = excluded.notes, formfills = excluded.formfills, applications = excluded.applications,
-            attachments = excluded.attachments, groups_json = excluded.groups_json,
-            fingerprint = excluded.fingerprint, last_seen = NULL, valid_from = excluded.valid_from"
+            attachments = excluded.attachments, fingerprint = excluded.fingerprint, last_seen = NULL,
+            valid_from = excluded.valid_from
+         RETURNING id"
     ))?;
-    let mut add_member = tx.prepare_cached(
-        "INSERT OR IGNORE INTO memberships (account_id, email, group_name) VALUES (?1, ?2, ?3)",
-    )?;
-    let at = |t: Option<chrono::NaiveDateTime>| t.map(|t| utc(zone.to_utc(t)));
+    let mut clear_members = tx.prepare_cached("DELETE FROM memberships WHERE user_id = ?1")?;
+    let at = |t: Option<chrono::NaiveDateTime>| t.map(|t| zone.to_utc(t).timestamp());
     for v in users {
         let u = &v.record;
         if has_snapshot {
             history_copy(tx, acct, &u.email, now)?;
         }
-        let groups = serde_json::to_string(&u.groups).unwrap_or_else(|_| "[]".into());
-        upsert.execute(params![
+        let values = params![
             acct,
             u.email,
             u.lastpass_id,
@@ -470,11 +526,11 @@ fn write_users(
             u.invited_only,
             u.mp_strength,
             u.total_score,
-            local(u.created),
+            local_secs(u.created),
             at(u.created),
-            local(u.last_pw_change),
+            local_secs(u.last_pw_change),
             at(u.last_pw_change),
-            local(u.last_login),
+            local_secs(u.last_login),
             at(u.last_login),
             u.duo_username,
             u.multifactor,
@@ -485,23 +541,36 @@ fn write_users(
             u.formfills,
             u.applications,
             u.attachments,
-            groups,
             v.fingerprint,
             now,
-        ])?;
-        for g in &u.groups {
-            add_member.execute(params![acct, u.email, g])?;
-        }
+        ];
+        let id: i64 = if has_snapshot {
+            let id = upsert.query_row(values, |r| r.get(0))?;
+            clear_members.execute([id])?;
+            id
+        } else {
+            insert.execute(values)?;
+            tx.last_insert_rowid()
+        };
+        add_memberships(tx, id, &u.groups)?;
     }
     Ok(())
 }
 
-fn remove_memberships(tx: &Transaction, w: &SyncWrite) -> rusqlite::Result<()> {
-    let mut del = tx.prepare_cached(
-        "DELETE FROM memberships WHERE account_id = ?1 AND email = ?2 AND group_name = ?3",
-    )?;
-    for (group, email) in &w.remove_memberships {
-        del.execute(params![w.account.0, email, group])?;
+/// Inserts a user's memberships with one statement for up to eight groups: the statement
+/// count, not the rows, dominated this write.
+fn add_memberships(tx: &Transaction, user: i64, groups: &[String]) -> rusqlite::Result<()> {
+    const MAX: usize = 8;
+    for chunk in groups.chunks(MAX) {
+        let values = vec!["(?1, ?)"; chunk.len()].join(", ");
+        let mut stmt = tx.prepare_cached(&format!(
+            "INSERT OR IGNORE INTO memberships (user_id, group_name) VALUES {values}"
+        ))?;
+        stmt.raw_bind_parameter(1, user)?;
+        for (i, g) in chunk.iter().enumerate() {
+            stmt.raw_bind_parameter(i + 2, g)?;
+        }
+        stmt.raw_execute()?;
     }
     Ok(())
 }
@@ -514,13 +583,22 @@ fn deprovision(
 ) -> rusqlite::Result<()> {
     let acct = w.account.0;
     let mut update = tx.prepare_cached(
-        "UPDATE users SET status = 'deprovisioned', groups_json = '[]', last_seen = ?3, valid_from = ?4,
-                fingerprint = 0
-         WHERE account_id = ?1 AND email = ?2",
+        "UPDATE users SET status = 'deprovisioned', last_seen = ?3, valid_from = ?4, fingerprint = 0
+         WHERE account_id = ?1 AND email = ?2
+         RETURNING id",
     )?;
+    let mut clear_members = tx.prepare_cached("DELETE FROM memberships WHERE user_id = ?1")?;
     for email in &w.deprovision {
         history_copy(tx, acct, email, now)?;
-        update.execute(params![acct, email, previous_sync.unwrap_or(now), now])?;
+        let id: Option<i64> = update
+            .query_row(
+                params![acct, email, previous_sync.unwrap_or(now), now],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = id {
+            clear_members.execute([id])?;
+        }
     }
     Ok(())
 }
@@ -547,20 +625,21 @@ fn write_groups(tx: &Transaction, w: &SyncWrite, now: &str) -> rusqlite::Result<
 
 fn write_folders(
     tx: &Transaction,
-    w: &SyncWrite,
+    acct: i64,
+    upsert: &[Fingerprinted<FolderRecord>],
+    remove: &[String],
     now: &str,
     has_snapshot: bool,
 ) -> rusqlite::Result<()> {
-    let acct = w.account.0;
     let mut del_members =
         tx.prepare_cached("DELETE FROM folder_members WHERE account_id = ?1 AND folder_id = ?2")?;
     let mut del_folder =
         tx.prepare_cached("DELETE FROM folders WHERE account_id = ?1 AND id = ?2")?;
-    for id in &w.remove_folders {
+    for id in remove {
         del_members.execute(params![acct, id])?;
         del_folder.execute(params![acct, id])?;
     }
-    let mut upsert = tx.prepare_cached(
+    let mut upsert_folder = tx.prepare_cached(
         "INSERT INTO folders (account_id, id, name, deleted, score, fingerprint, first_seen)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (account_id, id) DO UPDATE SET name = excluded.name, deleted = excluded.deleted,
@@ -570,12 +649,12 @@ fn write_folders(
         "INSERT OR REPLACE INTO folder_members (account_id, folder_id, email, readonly, give, can_administer, superadmin)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
-    for v in &w.upsert_folders {
+    for v in upsert {
         let f = &v.record;
         if has_snapshot {
             del_members.execute(params![acct, f.id])?;
         }
-        upsert.execute(params![
+        upsert_folder.execute(params![
             acct,
             f.id,
             f.name,
@@ -599,7 +678,12 @@ fn write_folders(
     Ok(())
 }
 
-fn write_events(tx: &Transaction, w: &SyncWrite) -> rusqlite::Result<i64> {
+fn write_events(
+    tx: &Transaction,
+    acct: i64,
+    zone: AccountZone,
+    events: &[lpgate_store::EventRecord],
+) -> rusqlite::Result<i64> {
     let mut ins = tx.prepare_cached(
         "INSERT OR IGNORE INTO events (account_id, time_local, time_at, username, ip_address, action, data, fp)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -609,7 +693,7 @@ fn write_events(tx: &Transaction, w: &SyncWrite) -> rusqlite::Result<i64> {
     // their position among their twins in this read. The watermark is inclusive, so the next
     // sync reads that second again, numbers the twins the same way and adds only new ones.
     let mut twins: std::collections::HashMap<i64, u64> = std::collections::HashMap::new();
-    for e in &w.events {
+    for e in events {
         let time = local(Some(e.time));
         let mut base = Fingerprint::default();
         base.opt_str(time.as_deref())
@@ -622,9 +706,9 @@ fn write_events(tx: &Transaction, w: &SyncWrite) -> rusqlite::Result<i64> {
         let mut fp = base;
         fp.u64(*ordinal);
         n += ins.execute(params![
-            w.account.0,
+            acct,
             time,
-            utc(w.zone.to_utc(e.time)),
+            utc(zone.to_utc(e.time)),
             e.username,
             e.ip_address,
             e.action,

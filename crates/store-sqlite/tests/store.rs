@@ -52,7 +52,6 @@ fn write(
         upsert_folders: vec![],
         remove_folders: vec![],
         groups: Default::default(),
-        remove_memberships: vec![],
         events,
         changes: vec![],
         users_fetched: 0,

@@ -129,7 +129,8 @@ pub struct SyncWrite {
     pub now: DateTime<Utc>,
     /// The account's zone, to store UTC beside LastPass's wall times.
     pub zone: AccountZone,
-    /// New or changed users (full records), sorted by email.
+    /// New or changed users (full records), sorted by email. Each one's memberships become
+    /// exactly its `groups`; a deprovisioned user loses all of them.
     pub upsert_users: Vec<Fingerprinted<UserRecord>>,
     /// Users gone from a complete poll.
     pub deprovision: Vec<String>,
@@ -139,9 +140,6 @@ pub struct SyncWrite {
     pub remove_folders: Vec<String>,
     /// Every group name present now.
     pub groups: BTreeSet<String>,
-    /// Memberships that end: (group, email). Memberships that begin are the groups of the
-    /// upserted users.
-    pub remove_memberships: Vec<(String, String)>,
     /// New events.
     pub events: Vec<EventRecord>,
     /// The change rows.
@@ -157,6 +155,10 @@ pub struct SyncWrite {
 pub enum BaselineMsg {
     /// More users of the first snapshot, written at once.
     Users(Vec<Fingerprinted<UserRecord>>),
+    /// The shared folders (all of them, once), written at once.
+    Folders(Vec<Fingerprinted<FolderRecord>>),
+    /// The events read (all of them, once), written at once.
+    Events(Vec<EventRecord>),
     /// Everything else; write it and commit.
     Finish(Box<SyncWrite>),
 }
@@ -182,6 +184,19 @@ impl BaselineWriter {
     /// comes from `finish`).
     pub fn add_users(&self, batch: Vec<Fingerprinted<UserRecord>>) -> bool {
         self.sender.send(BaselineMsg::Users(batch)).is_ok()
+    }
+
+    /// Queues the shared folders (sent once, as soon as they are read, so the writer takes
+    /// them while users are still paging); `SyncWrite::upsert_folders` of `finish` must then
+    /// be empty. Never blocks.
+    pub fn add_folders(&self, folders: Vec<Fingerprinted<FolderRecord>>) -> bool {
+        self.sender.send(BaselineMsg::Folders(folders)).is_ok()
+    }
+
+    /// Queues the events read (sent once, like folders); `SyncWrite::events` of `finish` must
+    /// then be empty. Never blocks.
+    pub fn add_events(&self, events: Vec<EventRecord>) -> bool {
+        self.sender.send(BaselineMsg::Events(events)).is_ok()
     }
 
     /// Writes the rest and commits; returns the finished run.

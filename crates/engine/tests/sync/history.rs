@@ -98,3 +98,95 @@ async fn who_was_an_admin_then_and_when_mfa_was_lost() {
     assert_eq!(mfa_changes.len(), 1);
     assert_eq!(mfa_changes[0].at, t(9, 0));
 }
+
+#[tokio::test]
+async fn group_membership_as_of_an_earlier_sync() {
+    let b = bed(40, 12).await;
+    b.sync_at(t(1, 0)).await.unwrap();
+    let view = b.emulator().view();
+    let user = view
+        .users
+        .iter()
+        .find(|u| !u.groups.is_empty() && !u.disabled)
+        .unwrap();
+    let (email, old_groups) = (user.username.clone(), user.groups.clone());
+    b.client
+        .batch_change_groups(&[lpgate_lastpass::GroupChange {
+            username: email.clone(),
+            add: vec!["Moved Here".into()],
+            del: old_groups.clone(),
+        }])
+        .await
+        .unwrap();
+    b.sync_at(t(5, 0)).await.unwrap();
+
+    let groups_at = |at| {
+        let store = b.store.clone();
+        let email = email.clone();
+        async move {
+            store
+                .list_users(UserQuery {
+                    as_of: at,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|u| u.email == email)
+                .unwrap()
+                .groups
+        }
+    };
+    let mut sorted_old = old_groups.clone();
+    sorted_old.sort();
+    assert_eq!(
+        groups_at(Some(t(3, 0))).await,
+        sorted_old,
+        "groups on March 3"
+    );
+    assert_eq!(groups_at(None).await, vec!["Moved Here".to_string()]);
+    assert_eq!(
+        groups_at(Some(t(6, 0))).await,
+        vec!["Moved Here".to_string()]
+    );
+
+    let in_group_at = |group: String, at| {
+        let store = b.store.clone();
+        async move {
+            store
+                .list_users(UserQuery {
+                    group: Some(group),
+                    as_of: at,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|u| u.email)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(
+        in_group_at(old_groups[0].clone(), Some(t(3, 0)))
+            .await
+            .contains(&email)
+    );
+    assert!(
+        !in_group_at(old_groups[0].clone(), None)
+            .await
+            .contains(&email)
+    );
+    assert!(
+        in_group_at("Moved Here".into(), None)
+            .await
+            .contains(&email)
+    );
+    assert!(
+        !in_group_at("Moved Here".into(), Some(t(3, 0)))
+            .await
+            .contains(&email)
+    );
+    let groups = b.store.list_groups(None).await.unwrap();
+    let moved = groups.iter().find(|g| g.name == "Moved Here").unwrap();
+    assert_eq!(moved.members, 1);
+}

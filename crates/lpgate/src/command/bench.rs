@@ -161,7 +161,9 @@ pub async fn sync(args: SyncBenchArgs) -> anyhow::Result<()> {
     );
     let rss = peak_rss_mb().unwrap_or(f64::NAN);
     drop(store);
-    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var_os("LPGATE_BENCH_KEEP").is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     println!(
         "bench=sync users={} first_s={first:.4} first_peak_rss_mb={rss_first:.1} resync_s={resync:.4} churn_users={changed} churn_s={churn:.4} churn_changes={} peak_rss_mb={rss:.1}",
         users.len(),
