@@ -3,11 +3,15 @@
 //! - [`sync`]: one sync run of one account — fetch everything, normalize, compare with the
 //!   stored snapshot by fingerprint, write the new snapshot, history and change rows in one
 //!   transaction. A failed or partial poll writes nothing but a failed run.
+//! - [`rules`]: SQL rules over the documented views; findings that open and resolve.
+//! - [`notify`]: which channels hear about which changes and findings.
 //! - [`secret`]: sealing provisioning hashes with the installation's master key.
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod normalize;
+pub mod notify;
+pub mod rules;
 pub mod secret;
 pub mod sync;
 

@@ -90,6 +90,8 @@ pub struct SyncOptions {
     pub shrink_min_users: usize,
     /// Accept any shrink (the admin confirmed departures are real).
     pub allow_shrink: bool,
+    /// Which channels hear about which changes (queued in the sync's transaction).
+    pub routing: crate::notify::Routing,
 }
 
 impl Default for SyncOptions {
@@ -99,6 +101,7 @@ impl Default for SyncOptions {
             max_shrink_share: 0.5,
             shrink_min_users: 20,
             allow_shrink: false,
+            routing: crate::notify::Routing::default(),
         }
     }
 }
@@ -290,6 +293,9 @@ pub async fn sync_account<S: Store>(
         remove_folders: plan.remove_folders,
         groups: plan.groups,
         events: event_records(events),
+        notifications: options
+            .routing
+            .for_changes(account.id, &account.name, &plan.changes),
         changes: plan.changes,
         users_fetched,
         folders_fetched,
@@ -408,6 +414,7 @@ async fn baseline<S: Store>(
         groups,
         events: Vec::new(),
         changes: Vec::new(),
+        notifications: Vec::new(),
         users_fetched: listing.total as i64,
         folders_fetched: folders_fetched as i64,
     };

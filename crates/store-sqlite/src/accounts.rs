@@ -131,6 +131,9 @@ pub fn remove(conn: &mut Connection, name: &str) -> StoreResult<()> {
     )
     .map_err(backend(ctx))?;
     for table in [
+        "search",
+        "findings",
+        "outbox",
         "changes",
         "events",
         "folder_members",

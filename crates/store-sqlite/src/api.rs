@@ -3,12 +3,14 @@
 use chrono::{DateTime, Utc};
 use lpgate_domain::{FolderRecord, UserRecord};
 use lpgate_store::{
-    AccountId, AccountLock, AccountRow, ChangeRow, EventRow, FolderRow, GroupRow, NewAccount,
-    RunId, SnapshotIndex, Store, StoreResult, SyncRunRow, SyncWrite, UserQuery, UserRow,
+    AccountId, AccountLock, AccountRow, ChangeRow, Delivery, DeliveryOutcome, DeliveryState,
+    EventRow, FindingQuery, FindingRow, FindingsWrite, FolderRow, GroupRow, HrPerson, NewAccount,
+    NewNotification, QueryRequest, QueryResult, RunId, SearchHit, SnapshotIndex, Store,
+    StoreResult, SyncRunRow, SyncWrite, UserQuery, UserRow,
 };
 
 use crate::rows::utc;
-use crate::{SqliteStore, accounts, lock, read, sync};
+use crate::{SqliteStore, accounts, lock, read, search, sync, watch};
 
 impl Store for SqliteStore {
     async fn add_account(&self, account: NewAccount) -> StoreResult<AccountRow> {
@@ -119,12 +121,20 @@ impl Store for SqliteStore {
         let store = self.clone();
         tokio::task::spawn_blocking(move || {
             let result = store.with_writer("write first snapshot", |conn| {
-                sync::baseline(conn, account, zone, now, rx)
+                let run = sync::baseline(conn, account, zone, now, rx);
+                let ok = run.is_ok();
+                let _ = done_tx.send(run);
+                // The search index is derived data: built for the whole account in one pass
+                // just after the snapshot commits (off the sync's path). A process stopped in
+                // between leaves `search_ready` 0 and the next sync rebuilds it.
+                if ok && let Err(e) = crate::search::ensure_ready(conn, account.0) {
+                    tracing::warn!(error = %e, "building the search index failed; the next sync retries");
+                }
+                Ok(ok)
             });
-            if result.is_ok() {
+            if matches!(result, Ok(true)) {
                 store.checkpoint_later();
             }
-            let _ = done_tx.send(result);
         });
         Ok(lpgate_store::BaselineWriter::new(sender, done))
     }
@@ -198,5 +208,94 @@ impl Store for SqliteStore {
             read::events(c, account.as_deref(), since.map(utc), limit)
         })
         .await
+    }
+
+    async fn query(&self, request: QueryRequest) -> StoreResult<QueryResult> {
+        self.sandboxed(request).await
+    }
+
+    async fn search(
+        &self,
+        text: String,
+        account: Option<String>,
+        limit: usize,
+    ) -> StoreResult<Vec<SearchHit>> {
+        self.read("search", move |c| {
+            search::search(c, &text, account.as_deref(), limit)
+        })
+        .await
+    }
+
+    async fn open_findings(&self, account: AccountId) -> StoreResult<Vec<FindingRow>> {
+        self.read("read open findings", move |c| {
+            watch::open_findings(c, account)
+        })
+        .await
+    }
+
+    async fn write_findings(&self, write: FindingsWrite) -> StoreResult<()> {
+        self.write("write findings", move |c| watch::write_findings(c, &write))
+            .await
+    }
+
+    async fn list_findings(&self, query: FindingQuery) -> StoreResult<Vec<FindingRow>> {
+        self.read("list findings", move |c| watch::list_findings(c, &query))
+            .await
+    }
+
+    async fn enqueue_notifications(
+        &self,
+        notifications: Vec<NewNotification>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.write("queue notifications", move |c| {
+            watch::enqueue(c, &notifications, now)
+        })
+        .await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+        limit: usize,
+    ) -> StoreResult<Vec<Delivery>> {
+        self.write("claim deliveries", move |c| {
+            watch::claim(c, now, lease, limit)
+        })
+        .await
+    }
+
+    async fn record_delivery(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        outcome: DeliveryOutcome,
+    ) -> StoreResult<()> {
+        self.write("record delivery", move |c| {
+            watch::record(c, id, now, &outcome)
+        })
+        .await
+    }
+
+    async fn list_deliveries(
+        &self,
+        state: Option<DeliveryState>,
+        limit: usize,
+    ) -> StoreResult<Vec<Delivery>> {
+        self.read("list deliveries", move |c| {
+            watch::list_deliveries(c, state, limit)
+        })
+        .await
+    }
+
+    async fn retry_deliveries(&self, id: Option<i64>, now: DateTime<Utc>) -> StoreResult<usize> {
+        self.write("retry deliveries", move |c| watch::retry(c, id, now))
+            .await
+    }
+
+    async fn load_hr(&self, people: Vec<HrPerson>, now: DateTime<Utc>) -> StoreResult<usize> {
+        self.write("load HR list", move |c| watch::load_hr(c, &people, now))
+            .await
     }
 }

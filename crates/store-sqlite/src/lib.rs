@@ -13,8 +13,12 @@ mod api;
 mod lock;
 mod read;
 mod rows;
+mod sandbox;
 mod schema;
+mod search;
 mod sync;
+mod views;
+mod watch;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -32,6 +36,7 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    queriers: Mutex<Vec<sandbox::QueryConn>>,
 }
 
 impl Drop for Inner {
@@ -100,6 +105,7 @@ impl SqliteStore {
                 path,
                 writer: Mutex::new(conn),
                 readers: Mutex::new(Vec::new()),
+                queriers: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -188,6 +194,34 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::Backend {
             context: what,
+            message: e.to_string(),
+        })?
+    }
+
+    /// Runs one sandboxed query on a pooled query connection (see `sandbox.rs`).
+    pub(crate) async fn sandboxed(
+        &self,
+        request: lpgate_store::QueryRequest,
+    ) -> StoreResult<lpgate_store::QueryResult> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.queriers.lock().ok().and_then(|mut p| p.pop());
+            let mut conn = match pooled {
+                Some(c) => c,
+                None => sandbox::QueryConn::open(&inner.path)
+                    .map_err(backend("open query connection"))?,
+            };
+            let out = conn.run(&request);
+            if let Ok(mut pool) = inner.queriers.lock()
+                && pool.len() < 4
+            {
+                pool.push(conn);
+            }
+            out
+        })
+        .await
+        .map_err(|e| StoreError::Backend {
+            context: "query",
             message: e.to_string(),
         })?
     }

@@ -9,7 +9,8 @@ use rusqlite::Connection;
 /// The bulk tables (users, memberships, folders, events, changes…) carry no foreign-key
 /// constraint: checking one per row cost a 100,000-user first sync a third of its write.
 /// `remove_account` deletes an account's rows from each of them explicitly instead.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE accounts (
     id                  INTEGER PRIMARY KEY,
     name                TEXT NOT NULL UNIQUE,
@@ -118,13 +119,15 @@ CREATE TABLE users_history (
 CREATE INDEX users_history_by_user ON users_history(account_id, email, valid_from);
 CREATE INDEX users_history_by_time ON users_history(account_id, valid_from, valid_to);
 
+-- Rowid tables (groups, folders): the search index refers to their rows by row id.
 CREATE TABLE groups (
+    rid         INTEGER PRIMARY KEY,
     account_id  INTEGER NOT NULL,
     name        TEXT NOT NULL,
     id          TEXT NOT NULL,
     first_seen  TEXT NOT NULL,
-    PRIMARY KEY (account_id, name)
-) WITHOUT ROWID;
+    UNIQUE (account_id, name)
+);
 
 -- Keyed by the user's row id: a first sync writes users in row-id order, so its inserts
 -- append instead of landing all over the tree (that halved this table's write).
@@ -135,6 +138,7 @@ CREATE TABLE memberships (
 ) WITHOUT ROWID;
 
 CREATE TABLE folders (
+    rid         INTEGER PRIMARY KEY,
     account_id  INTEGER NOT NULL,
     id          TEXT NOT NULL,
     name        TEXT NOT NULL,
@@ -142,8 +146,8 @@ CREATE TABLE folders (
     score       REAL,
     fingerprint INTEGER NOT NULL,
     first_seen  TEXT NOT NULL,
-    PRIMARY KEY (account_id, id)
-) WITHOUT ROWID;
+    UNIQUE (account_id, id)
+);
 
 CREATE TABLE folder_members (
     account_id      INTEGER NOT NULL,
@@ -185,7 +189,64 @@ CREATE TABLE changes (
 );
 CREATE INDEX changes_by_time ON changes(account_id, at);
 CREATE INDEX changes_by_kind ON changes(kind, at);
-"#];
+"#,
+    r#"
+-- The free-text index over users (full name, the words of the address before the @), groups
+-- and shared folders. Row ids encode the source row: users.id*4+1, groups.rid*4+2,
+-- folders.rid*4+3. The domain is left out on purpose: it is in every address of a company
+-- and would match everyone.
+CREATE VIRTUAL TABLE search USING fts5(
+    title, words, account_id UNINDEXED, kind UNINDEXED, key UNINDEXED,
+    prefix = '2 3'
+);
+-- 1 once the account's search rows are complete (a first snapshot builds them just after it
+-- commits; a sync that finds 0 rebuilds them).
+ALTER TABLE accounts ADD COLUMN search_ready INTEGER NOT NULL DEFAULT 0;
+
+-- Findings: a rule's row, open while the rule keeps matching it. A finding that resolves and
+-- matches again later is a new row.
+CREATE TABLE findings (
+    id            INTEGER PRIMARY KEY,
+    account_id    INTEGER NOT NULL,
+    rule          TEXT NOT NULL,
+    severity      TEXT NOT NULL,
+    key           TEXT NOT NULL,
+    row_json      TEXT NOT NULL,
+    opened_at     TEXT NOT NULL,
+    last_seen_at  TEXT NOT NULL,
+    resolved_at   TEXT
+);
+CREATE UNIQUE INDEX findings_open ON findings(account_id, rule, key) WHERE resolved_at IS NULL;
+CREATE INDEX findings_by_time ON findings(opened_at);
+
+-- Notifications waiting for, or done with, delivery (the outbox): written in the transaction
+-- that records what they announce, so nothing is lost between the two.
+CREATE TABLE outbox (
+    id               INTEGER PRIMARY KEY,
+    delivery_id      TEXT NOT NULL UNIQUE,
+    channel          TEXT NOT NULL,
+    event            TEXT NOT NULL,
+    account_id       INTEGER,
+    payload          TEXT NOT NULL,
+    created_at       TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  TEXT NOT NULL,
+    last_error       TEXT,
+    delivered_at     TEXT
+);
+CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+
+-- The HR list, when one is loaded (`lpgate hr load`): one row per person.
+CREATE TABLE hr_people (
+    email       TEXT PRIMARY KEY,
+    name        TEXT,
+    status      TEXT NOT NULL,
+    department  TEXT,
+    loaded_at   TEXT NOT NULL
+) WITHOUT ROWID;
+"#,
+];
 
 /// Brings the file up to the newest schema.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -14,8 +14,8 @@ use lpgate_store::{
 };
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
-use crate::backend;
 use crate::rows::{local, local_secs, opt_local_secs, opt_utc, parse_local, parse_utc, utc};
+use crate::{backend, search};
 
 /// Columns shared by `users` and `users_history`, in one order.
 pub const USER_COLUMNS: &str = "email, lastpass_id, fullname, status, admin, disabled, never_logged_in, \
@@ -405,7 +405,7 @@ fn apply(tx: &Transaction, w: &SyncWrite, early: Early) -> rusqlite::Result<()> 
     )?;
     write_users(tx, acct, w.zone, &w.upsert_users, &now, has_snapshot)?;
     deprovision(tx, w, &now, previous_sync.as_deref())?;
-    write_groups(tx, w, &now)?;
+    write_groups(tx, w, &now, has_snapshot)?;
     write_folders(
         tx,
         acct,
@@ -431,6 +431,17 @@ fn apply(tx: &Transaction, w: &SyncWrite, early: Early) -> rusqlite::Result<()> 
                 c.before,
                 c.after
             ])?;
+        }
+    }
+    crate::watch::insert_notifications(tx, &w.notifications, &now)?;
+    if has_snapshot {
+        let ready: bool = tx.query_row(
+            "SELECT search_ready FROM accounts WHERE id = ?1",
+            [acct],
+            |r| r.get(0),
+        )?;
+        if !ready {
+            search::rebuild(tx, acct)?;
         }
     }
     let watermark = latest_event(&w.events)
@@ -547,6 +558,7 @@ fn write_users(
         let id: i64 = if has_snapshot {
             let id = upsert.query_row(values, |r| r.get(0))?;
             clear_members.execute([id])?;
+            search::put_user(tx, id, acct, &u.email, &u.fullname)?;
             id
         } else {
             insert.execute(values)?;
@@ -603,22 +615,34 @@ fn deprovision(
     Ok(())
 }
 
-fn write_groups(tx: &Transaction, w: &SyncWrite, now: &str) -> rusqlite::Result<()> {
+fn write_groups(
+    tx: &Transaction,
+    w: &SyncWrite,
+    now: &str,
+    has_snapshot: bool,
+) -> rusqlite::Result<()> {
     let acct = w.account.0;
     let existing: BTreeSet<String> = {
         let mut stmt = tx.prepare_cached("SELECT name FROM groups WHERE account_id = ?1")?;
         stmt.query_map([acct], |r| r.get(0))?
             .collect::<Result<_, _>>()?
     };
-    let mut del = tx.prepare_cached("DELETE FROM groups WHERE account_id = ?1 AND name = ?2")?;
+    let mut del =
+        tx.prepare_cached("DELETE FROM groups WHERE account_id = ?1 AND name = ?2 RETURNING rid")?;
     for gone in existing.difference(&w.groups) {
-        del.execute(params![acct, gone])?;
+        let rid: i64 = del.query_row(params![acct, gone], |r| r.get(0))?;
+        search::remove_group(tx, rid)?;
     }
     let mut ins = tx.prepare_cached(
-        "INSERT INTO groups (account_id, name, id, first_seen) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO groups (account_id, name, id, first_seen) VALUES (?1, ?2, ?3, ?4) RETURNING rid",
     )?;
     for new in w.groups.difference(&existing) {
-        ins.execute(params![acct, new, group_id(w.account, new), now])?;
+        let rid: i64 = ins.query_row(params![acct, new, group_id(w.account, new), now], |r| {
+            r.get(0)
+        })?;
+        if has_snapshot {
+            search::put_group(tx, rid, acct, new)?;
+        }
     }
     Ok(())
 }
@@ -634,16 +658,22 @@ fn write_folders(
     let mut del_members =
         tx.prepare_cached("DELETE FROM folder_members WHERE account_id = ?1 AND folder_id = ?2")?;
     let mut del_folder =
-        tx.prepare_cached("DELETE FROM folders WHERE account_id = ?1 AND id = ?2")?;
+        tx.prepare_cached("DELETE FROM folders WHERE account_id = ?1 AND id = ?2 RETURNING rid")?;
     for id in remove {
         del_members.execute(params![acct, id])?;
-        del_folder.execute(params![acct, id])?;
+        let rid: Option<i64> = del_folder
+            .query_row(params![acct, id], |r| r.get(0))
+            .optional()?;
+        if let Some(rid) = rid {
+            search::remove_folder(tx, rid)?;
+        }
     }
     let mut upsert_folder = tx.prepare_cached(
         "INSERT INTO folders (account_id, id, name, deleted, score, fingerprint, first_seen)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (account_id, id) DO UPDATE SET name = excluded.name, deleted = excluded.deleted,
-            score = excluded.score, fingerprint = excluded.fingerprint",
+            score = excluded.score, fingerprint = excluded.fingerprint
+         RETURNING rid",
     )?;
     let mut add = tx.prepare_cached(
         "INSERT OR REPLACE INTO folder_members (account_id, folder_id, email, readonly, give, can_administer, superadmin)
@@ -654,15 +684,13 @@ fn write_folders(
         if has_snapshot {
             del_members.execute(params![acct, f.id])?;
         }
-        upsert_folder.execute(params![
-            acct,
-            f.id,
-            f.name,
-            f.deleted,
-            f.score,
-            v.fingerprint,
-            now
-        ])?;
+        let rid: i64 = upsert_folder.query_row(
+            params![acct, f.id, f.name, f.deleted, f.score, v.fingerprint, now],
+            |r| r.get(0),
+        )?;
+        if has_snapshot {
+            search::put_folder(tx, rid, acct, &f.id, &f.name)?;
+        }
         for m in &f.members {
             add.execute(params![
                 acct,

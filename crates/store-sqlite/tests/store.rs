@@ -54,6 +54,7 @@ fn write(
         groups: Default::default(),
         events,
         changes: vec![],
+        notifications: vec![],
         users_fetched: 0,
         folders_fetched: 0,
     }

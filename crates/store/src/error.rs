@@ -17,6 +17,18 @@ pub enum StoreError {
     /// Another process holds what was asked for.
     #[error("{0}")]
     Busy(String),
+    /// A read-only query was refused (it tried to write, attach, read an internal table…)
+    /// or is not valid SQL; the message says which.
+    #[error("query refused: {0}")]
+    QueryRefused(String),
+    /// A read-only query ran past its time limit and was cancelled.
+    #[error(
+        "query cancelled: it ran longer than the {secs:.1} s limit (set query.timeout_secs to allow more)"
+    )]
+    QueryTimeout {
+        /// The limit, in seconds.
+        secs: f64,
+    },
     /// The database itself failed; the message names the operation.
     #[error("store: {context}: {message}")]
     Backend {

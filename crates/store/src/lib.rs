@@ -11,6 +11,7 @@ mod error;
 mod query;
 mod store;
 mod sync;
+mod watch;
 
 pub use account::{AccountEndpoint, AccountId, AccountRow, NewAccount};
 pub use error::{StoreError, StoreResult};
@@ -19,4 +20,8 @@ pub use store::{AccountLock, Store};
 pub use sync::{
     BaselineMsg, BaselineWriter, EventRecord, Fingerprinted, RunId, RunOutcome, SnapshotIndex,
     SyncRunRow, SyncWrite,
+};
+pub use watch::{
+    Delivery, DeliveryOutcome, DeliveryState, FindingQuery, FindingRow, FindingsWrite, HrPerson,
+    NewFinding, NewNotification, QueryLimits, QueryRequest, QueryResult, SearchHit,
 };

@@ -9,6 +9,10 @@ use crate::account::{AccountId, AccountRow, NewAccount};
 use crate::error::StoreResult;
 use crate::query::{ChangeRow, EventRow, FolderRow, GroupRow, UserQuery, UserRow};
 use crate::sync::{RunId, SnapshotIndex, SyncRunRow, SyncWrite};
+use crate::watch::{
+    Delivery, DeliveryOutcome, DeliveryState, FindingQuery, FindingRow, FindingsWrite, HrPerson,
+    NewNotification, QueryRequest, QueryResult, SearchHit,
+};
 
 /// Proof that this process alone may sync an account; dropping it releases the lock. A
 /// process that dies (even by SIGKILL) releases it too.
@@ -139,4 +143,73 @@ pub trait Store: Clone + Send + Sync + 'static {
         since: Option<DateTime<Utc>>,
         limit: usize,
     ) -> impl Future<Output = StoreResult<Vec<EventRow>>> + Send;
+
+    // ---- see and watch ----
+
+    /// Runs one read-only statement over the documented views (never the internal tables),
+    /// within its limits. Writes, ATTACH, pragmas and internal tables are refused by the
+    /// database engine itself.
+    fn query(&self, request: QueryRequest)
+    -> impl Future<Output = StoreResult<QueryResult>> + Send;
+    /// Ranked free-text search over users, groups and shared folders; every word of `text`
+    /// matches as a prefix.
+    fn search(
+        &self,
+        text: String,
+        account: Option<String>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<SearchHit>>> + Send;
+    /// The account's open findings (to compare with a new evaluation).
+    fn open_findings(
+        &self,
+        account: AccountId,
+    ) -> impl Future<Output = StoreResult<Vec<FindingRow>>> + Send;
+    /// Opens, refreshes and resolves findings and queues their notifications, in one
+    /// transaction.
+    fn write_findings(&self, write: FindingsWrite) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Findings, newest first.
+    fn list_findings(
+        &self,
+        query: FindingQuery,
+    ) -> impl Future<Output = StoreResult<Vec<FindingRow>>> + Send;
+    /// Queues notifications outside a sync (tests, `plan` holds).
+    fn enqueue_notifications(
+        &self,
+        notifications: Vec<NewNotification>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Takes up to `limit` deliveries that are due, and pushes their next attempt `lease`
+    /// ahead so another process does not take them at the same time.
+    fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<Delivery>>> + Send;
+    /// Records one attempt's outcome.
+    fn record_delivery(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        outcome: DeliveryOutcome,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Deliveries, newest first, optionally in one state.
+    fn list_deliveries(
+        &self,
+        state: Option<DeliveryState>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<Delivery>>> + Send;
+    /// Makes dead (or pending) deliveries due now: one by id, or every dead one when `None`.
+    /// Returns how many.
+    fn retry_deliveries(
+        &self,
+        id: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<usize>> + Send;
+    /// Replaces the HR list.
+    fn load_hr(
+        &self,
+        people: Vec<HrPerson>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<usize>> + Send;
 }

@@ -144,6 +144,8 @@ pub struct SyncWrite {
     pub events: Vec<EventRecord>,
     /// The change rows.
     pub changes: Vec<Change>,
+    /// Notifications about the changes, queued in the same transaction.
+    pub notifications: Vec<crate::NewNotification>,
     /// Users fetched (for the run record).
     pub users_fetched: i64,
     /// Folders fetched.
