@@ -159,3 +159,41 @@ impl FolderRecord {
 pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
+
+/// A plausible email address: one `@`, something before it, a dot in the domain, no spaces.
+/// Input files are checked with it so a typo is reported instead of stored.
+pub fn looks_like_email(email: &str) -> bool {
+    let mut parts = email.split('@');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(local), Some(domain), None) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !email.chars().any(char::is_whitespace)
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod email_tests {
+    use super::looks_like_email;
+
+    #[test]
+    fn plausible_addresses() {
+        assert!(looks_like_email("ann.lee@example.com"));
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@example.com",
+            "a@b@c.com",
+            "a b@c.com",
+            "a@com",
+            "a@c.",
+        ] {
+            assert!(!looks_like_email(bad), "{bad}");
+        }
+    }
+}

@@ -51,6 +51,21 @@ pub enum Command {
     Changes(ChangesArgs),
     /// List LastPass events (from reporting), newest first.
     Events(EventsArgs),
+    /// Run read-only SQL over the documented views (docs/query.md).
+    Query(QueryArgs),
+    /// Find users, groups and shared folders by any word of their name or address.
+    Search(SearchArgs),
+    /// List, check and test rules (SQL whose rows are findings).
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// List findings: what the rules matched, open and resolved.
+    Findings(FindingsArgs),
+    /// List and retry notifications (the delivery outbox), or deliver what is due now.
+    #[command(subcommand)]
+    Notifications(NotificationsCommand),
+    /// Load the HR list rules and reports compare LastPass with.
+    #[command(subcommand)]
+    Hr(HrCommand),
     /// Run a demo: an emulated LastPass company, listed through the real client.
     Demo(DemoArgs),
     /// Run the LastPass Enterprise API emulator on its own.
@@ -229,6 +244,163 @@ pub struct EventsArgs {
     pub format: Format,
 }
 
+/// `lpgate query`.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// One SELECT over the views, e.g. "SELECT email FROM users WHERE admin AND NOT mfa".
+    pub sql: String,
+    /// Only this account's rows in every view.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Cancel the query after this many seconds [default: query.timeout_secs].
+    #[arg(long)]
+    pub timeout_secs: Option<f64>,
+    /// Return at most this many rows [default: query.max_rows].
+    #[arg(long)]
+    pub max_rows: Option<usize>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `lpgate search`.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Words to find (each matches as a prefix: `jo smi` finds John Smith).
+    #[arg(required = true)]
+    pub text: Vec<String>,
+    /// Only this account.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// At most this many hits.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `lpgate rules …`.
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// The rules that run after every sync (built-in and your own).
+    List(FormatArg),
+    /// Run the rules now over the store and show what they match (records nothing).
+    Check(RulesCheckArgs),
+    /// Check a rules file (TOML `[[rule]]` tables): parse, validate and run it over the store.
+    Test(RulesTestArgs),
+}
+
+/// `lpgate rules check`.
+#[derive(Debug, Args)]
+pub struct RulesCheckArgs {
+    /// Only this account.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Only this rule.
+    #[arg(long)]
+    pub rule: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `lpgate rules test`.
+#[derive(Debug, Args)]
+pub struct RulesTestArgs {
+    /// The rules file.
+    pub file: PathBuf,
+    /// Only this account.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `lpgate findings`.
+#[derive(Debug, Args)]
+pub struct FindingsArgs {
+    /// Only open findings.
+    #[arg(long)]
+    pub open: bool,
+    /// Only this rule.
+    #[arg(long)]
+    pub rule: Option<String>,
+    /// Only this account.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// At most this many, newest first.
+    #[arg(long, default_value_t = 1000)]
+    pub limit: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `lpgate notifications …`.
+#[derive(Debug, Subcommand)]
+pub enum NotificationsCommand {
+    /// Notifications in the outbox, newest first.
+    List(NotificationsListArgs),
+    /// Make a dead (or waiting) notification due now, or every dead one with --all-dead.
+    Retry(NotificationsRetryArgs),
+    /// Deliver every notification that is due now, then exit.
+    Deliver(FormatArg),
+}
+
+/// `lpgate notifications list`.
+#[derive(Debug, Args)]
+pub struct NotificationsListArgs {
+    /// Only this state: pending, delivered, dead.
+    #[arg(long)]
+    pub state: Option<String>,
+    /// At most this many.
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `lpgate notifications retry`.
+#[derive(Debug, Args)]
+pub struct NotificationsRetryArgs {
+    /// The notification's id (from `notifications list`).
+    #[arg(required_unless_present = "all_dead")]
+    pub id: Option<i64>,
+    /// Retry every dead notification.
+    #[arg(long, conflicts_with = "id")]
+    pub all_dead: bool,
+}
+
+/// `lpgate hr …`.
+#[derive(Debug, Subcommand)]
+pub enum HrCommand {
+    /// Replace the HR list with a CSV export (one row per person).
+    Load(HrLoadArgs),
+}
+
+/// `lpgate hr load`.
+#[derive(Debug, Args)]
+pub struct HrLoadArgs {
+    /// The CSV file (with a header row).
+    pub file: PathBuf,
+    /// Column holding the work email.
+    #[arg(long, default_value = "email")]
+    pub email_column: String,
+    /// Column holding the name (optional in the file).
+    #[arg(long, default_value = "name")]
+    pub name_column: String,
+    /// Column holding the employment status (active / terminated; optional in the file,
+    /// everyone is active without it).
+    #[arg(long, default_value = "status")]
+    pub status_column: String,
+    /// Column holding the department (optional in the file).
+    #[arg(long, default_value = "department")]
+    pub department_column: String,
+}
+
 /// `lpgate demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -285,6 +457,8 @@ pub enum BenchWhat {
     /// First sync, resync with no change and resync with 1 % of users changed, into a
     /// temporary store.
     Sync(SyncBenchArgs),
+    /// Free-text search latency and rule evaluation time over a synced company.
+    Watch(SyncBenchArgs),
 }
 
 /// `lpgate bench sync`.

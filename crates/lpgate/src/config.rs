@@ -17,6 +17,40 @@ event_backfill_days = 7
 # A sync that would deprovision more than this share of an account's users is refused
 # (LastPass returning far fewer users than last time is treated as an error, not departures).
 max_shrink_share = 0.5
+
+[query]
+# `lpgate query` (and the API later) cancels a query after this many seconds...
+timeout_secs = 10
+# ...and returns at most this many rows.
+max_rows = 10000
+
+[rules]
+# Parameters of the built-in rules (`lpgate rules list` shows them all).
+inactive_days = 90
+reset_pending_days = 14
+weak_mp_strength = 50
+max_super_admins = 5
+# Built-in rules not to run, by name.
+disabled = []
+# Your own rules: one [[rules.custom]] table each, e.g.
+# [[rules.custom]]
+# name = "contractor-admin"
+# severity = "high"
+# description = "A contractor is an admin."
+# key = ["email"]
+# sql = "SELECT email FROM users WHERE admin AND email LIKE '%@contractor.example'"
+
+# Notifications: channels, and what each hears about. For example:
+# [[notifications.channels]]
+# name = "secops"
+# kind = "webhook"            # or "slack"
+# url = "https://hooks.example.com/lpgate"
+# secret_file = "/run/secrets/lpgate-webhook"   # or secret = "…"
+#
+# [[notifications.subscriptions]]
+# channel = "secops"
+# findings = "high"           # findings opened/resolved at high or critical
+# changes = ["user.admin_granted", "user.deprovisioned"]
 "#;
 
 /// The whole file.
@@ -28,6 +62,104 @@ pub struct Config {
     /// Sync settings.
     #[serde(default)]
     pub sync: SyncConfig,
+    /// Query limits.
+    #[serde(default)]
+    pub query: QueryConfig,
+    /// Rules: parameters, disabled built-ins, custom rules.
+    #[serde(default)]
+    pub rules: lpgate_engine::rules::RuleConfig,
+    /// Notification channels and subscriptions.
+    #[serde(default)]
+    pub notifications: NotificationsConfig,
+}
+
+/// `[query]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueryConfig {
+    /// Seconds before a query is cancelled.
+    pub timeout_secs: f64,
+    /// Rows returned at most.
+    pub max_rows: usize,
+}
+
+impl Default for QueryConfig {
+    fn default() -> Self {
+        QueryConfig {
+            timeout_secs: 10.0,
+            max_rows: 10_000,
+        }
+    }
+}
+
+/// `[notifications]`: channels (a webhook secret may come from `secret_file`) and
+/// subscriptions, and how long delivery keeps trying.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotificationsConfig {
+    /// Channels.
+    pub channels: Vec<ChannelConfig>,
+    /// Subscriptions.
+    pub subscriptions: Vec<lpgate_engine::notify::Subscription>,
+}
+
+/// One `[[notifications.channels]]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelConfig {
+    /// Name.
+    pub name: String,
+    /// `webhook` or `slack`.
+    pub kind: lpgate_engine::notify::ChannelKind,
+    /// URL to POST to.
+    pub url: String,
+    /// Webhook signing secret.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// File holding the webhook signing secret (trailing newline ignored).
+    #[serde(default)]
+    pub secret_file: Option<std::path::PathBuf>,
+}
+
+impl NotificationsConfig {
+    /// The engine's routing, with secrets read from their files.
+    pub fn routing(&self) -> anyhow::Result<lpgate_engine::notify::Routing> {
+        let mut channels = Vec::new();
+        for c in &self.channels {
+            let secret = match (&c.secret, &c.secret_file) {
+                (Some(_), Some(_)) => anyhow::bail!(
+                    "notifications.channels {:?}: give secret or secret_file, not both",
+                    c.name
+                ),
+                (Some(s), None) => Some(s.clone()),
+                (None, Some(f)) => Some(
+                    std::fs::read_to_string(f)
+                        .with_context(|| {
+                            format!(
+                                "notifications.channels {:?}: failed to read secret_file {}",
+                                c.name,
+                                f.display()
+                            )
+                        })?
+                        .trim_end()
+                        .to_string(),
+                ),
+                (None, None) => None,
+            };
+            channels.push(lpgate_engine::notify::Channel {
+                name: c.name.clone(),
+                kind: c.kind,
+                url: c.url.clone(),
+                secret,
+            });
+        }
+        let routing = lpgate_engine::notify::Routing {
+            channels,
+            subscriptions: self.subscriptions.clone(),
+        };
+        routing.validate()?;
+        Ok(routing)
+    }
 }
 
 /// `[sync]`.
@@ -73,6 +205,22 @@ impl Config {
                 config.sync.max_shrink_share
             );
         }
+        if !(config.query.timeout_secs > 0.0) || config.query.max_rows == 0 {
+            anyhow::bail!(
+                "{}: invalid [query]: timeout_secs ({}) and max_rows ({}) must be positive",
+                path.display(),
+                config.query.timeout_secs,
+                config.query.max_rows
+            );
+        }
+        config
+            .rules
+            .rules()
+            .with_context(|| format!("Invalid rules in {}", path.display()))?;
+        config
+            .notifications
+            .routing()
+            .with_context(|| format!("Invalid notifications in {}", path.display()))?;
         if config.sync.default_interval_secs < 60 {
             anyhow::bail!(
                 "{}: invalid sync.default_interval_secs {}: at least 60",

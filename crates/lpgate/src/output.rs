@@ -118,6 +118,48 @@ pub fn print<T: Serialize>(rows: &[T], format: Format, columns: &[&str]) -> anyh
     Ok(())
 }
 
+/// Prints a query's answer: a table with its own columns, JSON objects, or CSV.
+pub fn print_query(result: &lpgate_store::QueryResult, format: Format) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            let objects: Vec<Value> = result
+                .rows
+                .iter()
+                .map(|r| {
+                    Value::Object(
+                        result
+                            .columns
+                            .iter()
+                            .cloned()
+                            .zip(r.iter().cloned())
+                            .collect(),
+                    )
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut stdout, &objects)?;
+            writeln!(stdout)?;
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(stdout);
+            w.write_record(&result.columns)?;
+            for r in &result.rows {
+                w.write_record(r.iter().map(cell))?;
+            }
+            w.flush()?;
+        }
+        Format::Table => {
+            let headers: Vec<&str> = result.columns.iter().map(String::as_str).collect();
+            let mut t = Table::new(&headers);
+            for r in &result.rows {
+                t.row(r.iter().map(cell).collect());
+            }
+            write!(stdout, "{}", t.render())?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

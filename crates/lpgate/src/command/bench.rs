@@ -54,36 +54,11 @@ fn peak_rss_mb() -> Option<f64> {
 /// Times the three syncs the targets name and checks the change rows are exact.
 pub async fn sync(args: SyncBenchArgs) -> anyhow::Result<()> {
     use lpgate_domain::{AccountZone, ChangeKind};
-    use lpgate_engine::{MasterKey, SyncOptions, sync_account};
+    use lpgate_engine::{SyncOptions, sync_account};
     use lpgate_lastpass::GroupChange;
-    use lpgate_store::{AccountEndpoint, NewAccount, Store};
-    use lpgate_store_sqlite::SqliteStore;
+    use lpgate_store::Store;
 
-    let hash = ProvisioningHash::new(
-        std::fs::read_to_string(&args.provhash_file)
-            .with_context(|| format!("Failed to read {}", args.provhash_file.display()))?,
-    )?;
-    let cid = Cid::parse(&args.cid)?;
-    let client = Client::new(ClientConfig::new(
-        BaseUrl::custom(&args.url)?,
-        cid,
-        hash.clone(),
-    ))?;
-    let dir = std::env::temp_dir().join(format!("lpgate-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let store = SqliteStore::open(dir.join("bench.sqlite")).await?;
-    let key = MasterKey::generate();
-    let account = store
-        .add_account(NewAccount {
-            name: "bench".into(),
-            cid: cid.get(),
-            endpoint: AccountEndpoint::Url(args.url.clone()),
-            provhash_sealed: key.seal(&hash),
-            time_zone: "America/New_York".into(),
-            sync_interval_secs: 900,
-            now: chrono::Utc::now(),
-        })
-        .await?;
+    let (dir, store, client, account) = setup(&args).await?;
     let options = SyncOptions::default();
     let zone = AccountZone::default();
     let run = |label: &'static str| {
@@ -168,6 +143,158 @@ pub async fn sync(args: SyncBenchArgs) -> anyhow::Result<()> {
         "bench=sync users={} first_s={first:.4} first_peak_rss_mb={rss_first:.1} resync_s={resync:.4} churn_users={changed} churn_s={churn:.4} churn_changes={} peak_rss_mb={rss:.1}",
         users.len(),
         r3.run.changes
+    );
+    Ok(())
+}
+
+/// A temporary store with one account pointing at the benchmark's endpoint.
+async fn setup(
+    args: &SyncBenchArgs,
+) -> anyhow::Result<(
+    std::path::PathBuf,
+    lpgate_store_sqlite::SqliteStore,
+    Client,
+    lpgate_store::AccountRow,
+)> {
+    use lpgate_engine::MasterKey;
+    use lpgate_store::{AccountEndpoint, NewAccount, Store};
+    use lpgate_store_sqlite::SqliteStore;
+
+    let hash = ProvisioningHash::new(
+        std::fs::read_to_string(&args.provhash_file)
+            .with_context(|| format!("Failed to read {}", args.provhash_file.display()))?,
+    )?;
+    let cid = Cid::parse(&args.cid)?;
+    let client = Client::new(ClientConfig::new(
+        BaseUrl::custom(&args.url)?,
+        cid,
+        hash.clone(),
+    ))?;
+    let dir = std::env::temp_dir().join(format!("lpgate-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let store = SqliteStore::open(dir.join("bench.sqlite")).await?;
+    let key = MasterKey::generate();
+    let account = store
+        .add_account(NewAccount {
+            name: "bench".into(),
+            cid: cid.get(),
+            endpoint: AccountEndpoint::Url(args.url.clone()),
+            provhash_sealed: key.seal(&hash),
+            time_zone: "America/New_York".into(),
+            sync_interval_secs: 900,
+            now: chrono::Utc::now(),
+        })
+        .await?;
+    Ok((dir, store, client, account))
+}
+
+/// Syncs the company once, then measures free-text searches (a mix of name prefixes, full
+/// names and address words taken from the stored users) and the built-in rules. Leaves the
+/// store in place when LPGATE_BENCH_KEEP is set, for a baseline to query the same index.
+pub async fn watch(args: SyncBenchArgs) -> anyhow::Result<()> {
+    use lpgate_domain::AccountZone;
+    use lpgate_engine::rules::{self, RuleConfig};
+    use lpgate_engine::{SyncOptions, sync_account};
+    use lpgate_store::{QueryRequest, Store};
+
+    let (dir, store, client, account) = setup(&args).await?;
+    sync_account(
+        &store,
+        &client,
+        &account,
+        AccountZone::default(),
+        &SyncOptions::default(),
+        chrono::Utc::now,
+        |_| {},
+    )
+    .await?;
+    // The index is built just after the first snapshot commits: wait for it.
+    let waited = Instant::now();
+    while store.search("a".into(), None, 1).await?.is_empty() {
+        anyhow::ensure!(
+            waited.elapsed().as_secs() < 60,
+            "the search index never appeared"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let index_wait = waited.elapsed().as_secs_f64();
+
+    // Queries a person would type, from the data itself (deterministic: every 97th user).
+    let sample = store
+        .query(QueryRequest {
+            sql: "SELECT fullname, email FROM users WHERE rowid % 97 = 0 LIMIT 400".into(),
+            ..Default::default()
+        })
+        .await?;
+    let mut queries = Vec::new();
+    for (i, row) in sample.rows.iter().enumerate() {
+        let name = row[0].as_str().unwrap_or_default().to_lowercase();
+        let email = row[1].as_str().unwrap_or_default().to_lowercase();
+        let words: Vec<&str> = name.split_whitespace().collect();
+        let q = match i % 4 {
+            0 => words
+                .first()
+                .map(|w| w.chars().take(3).collect())
+                .unwrap_or_default(),
+            1 => name.clone(),
+            2 => words.last().map(|w| w.to_string()).unwrap_or_default(),
+            _ => email.split('@').next().unwrap_or_default().to_string(),
+        };
+        if !q.trim().is_empty() {
+            queries.push(q);
+        }
+    }
+    let mut times = Vec::with_capacity(queries.len() * 3);
+    let mut hits = 0usize;
+    for _ in 0..3 {
+        for q in &queries {
+            let t = Instant::now();
+            hits += store.search(q.clone(), None, 20).await?.len();
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let pct = |p: f64| times[((times.len() as f64 - 1.0) * p).round() as usize];
+    let (median, p99) = (pct(0.5), pct(0.99));
+
+    let config = RuleConfig::default();
+    let routing = Default::default();
+    let t = Instant::now();
+    let first = rules::check_account(
+        &store,
+        account.id,
+        "bench",
+        &config,
+        &routing,
+        chrono::Utc::now(),
+    )
+    .await?;
+    let rules_first = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let again = rules::check_account(
+        &store,
+        account.id,
+        "bench",
+        &config,
+        &routing,
+        chrono::Utc::now(),
+    )
+    .await?;
+    let rules_again = t.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        again.opened == 0 && again.resolved == 0,
+        "a second evaluation changed findings: {again:?}"
+    );
+    std::fs::write(dir.join("queries.txt"), queries.join("\n"))?;
+    drop(store);
+    if std::env::var_os("LPGATE_BENCH_KEEP").is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    println!(
+        "bench=watch searches={} hits={hits} search_median_ms={median:.3} search_p99_ms={p99:.3} index_wait_s={index_wait:.3} rules_first_s={rules_first:.4} rules_again_s={rules_again:.4} findings={} dir={}",
+        times.len(),
+        first.opened,
+        dir.display()
     );
     Ok(())
 }

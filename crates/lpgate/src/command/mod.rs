@@ -6,7 +6,9 @@ mod demo;
 mod emulator;
 mod init;
 mod list;
+mod notifications;
 mod sync;
+mod watch;
 
 use crate::cli::{BenchWhat, Cli, Command};
 
@@ -34,11 +36,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Folders(a) => list::folders(g, a).await,
         Command::Changes(a) => list::changes(g, a).await,
         Command::Events(a) => list::events(g, a).await,
+        Command::Query(a) => watch::query(g, a).await,
+        Command::Search(a) => watch::search(g, a).await,
+        Command::Rules(c) => watch::rules(g, c).await,
+        Command::Findings(a) => watch::findings(g, a).await,
+        Command::Notifications(c) => notifications::run(g, c).await,
+        Command::Hr(c) => watch::hr(g, c).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Emulator(args) => emulator::run(args).await,
         Command::Bench(args) => match args.what {
             BenchWhat::Fetch(a) => bench::fetch(a).await,
             BenchWhat::Sync(a) => bench::sync(a).await,
+            BenchWhat::Watch(a) => bench::watch(a).await,
         },
     }
 }

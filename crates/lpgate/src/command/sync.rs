@@ -8,6 +8,7 @@ use anyhow::bail;
 use chrono::Utc;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use lpgate_domain::AccountZone;
+use lpgate_engine::rules;
 use lpgate_engine::{SyncOptions, SyncReport, SyncStage, sync_account};
 use lpgate_store::{AccountRow, Store};
 use serde::Serialize;
@@ -57,6 +58,7 @@ pub async fn run(global: &GlobalArgs, args: SyncArgs) -> anyhow::Result<()> {
         event_backfill: Duration::from_secs(ctx.config.sync.event_backfill_days * 24 * 3600),
         max_shrink_share: ctx.config.sync.max_shrink_share,
         allow_shrink: args.allow_shrink,
+        routing: ctx.config.notifications.routing()?,
         ..SyncOptions::default()
     };
     let tty = std::io::stderr().is_terminal();
@@ -112,6 +114,27 @@ pub async fn run(global: &GlobalArgs, args: SyncArgs) -> anyhow::Result<()> {
             Ok(report) => {
                 eprintln!("{}", describe(&report));
                 results.push(out_of(&report));
+                // Rules run after every successful sync; their failure is reported but does
+                // not undo the sync.
+                match rules::check_account(
+                    &ctx.store,
+                    account.id,
+                    &account.name,
+                    &ctx.config.rules,
+                    &options.routing,
+                    Utc::now(),
+                )
+                .await
+                {
+                    Ok(f) => eprintln!(
+                        "{}: findings: {} opened, {} still open, {} resolved",
+                        account.name, f.opened, f.still_open, f.resolved
+                    ),
+                    Err(e) => {
+                        failed += 1;
+                        eprintln!("{}: rules FAILED: {e}", account.name);
+                    }
+                }
             }
             Err(e) => {
                 failed += 1;
