@@ -205,7 +205,10 @@ impl Config {
                 config.sync.max_shrink_share
             );
         }
-        if !(config.query.timeout_secs > 0.0) || config.query.max_rows == 0 {
+        if config.query.timeout_secs.is_nan()
+            || config.query.timeout_secs <= 0.0
+            || config.query.max_rows == 0
+        {
             anyhow::bail!(
                 "{}: invalid [query]: timeout_secs ({}) and max_rows ({}) must be positive",
                 path.display(),
