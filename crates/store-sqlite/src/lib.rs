@@ -198,6 +198,12 @@ impl SqliteStore {
         })?
     }
 
+    /// Waits until writes already started (such as the search index a first snapshot builds
+    /// just after it commits) are done.
+    pub async fn settled(&self) -> StoreResult<()> {
+        self.write("wait for writes", |_| Ok(())).await
+    }
+
     /// Runs one sandboxed query on a pooled query connection (see `sandbox.rs`).
     pub(crate) async fn sandboxed(
         &self,

@@ -37,8 +37,10 @@ impl QueryConn {
                 | OpenFlags::SQLITE_OPEN_URI,
         )?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.execute_batch("PRAGMA query_only = ON; PRAGMA temp_store = MEMORY;")?;
+        conn.execute_batch("PRAGMA temp_store = MEMORY;")?;
         conn.execute_batch(views::CREATE)?;
+        // No write at all, not even to `temp`, except lpgate's own scope changes.
+        conn.execute_batch("PRAGMA query_only = ON;")?;
         conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)?;
         conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0)?;
         conn.set_limit(Limit::SQLITE_LIMIT_SQL_LENGTH, 1024 * 1024)?;
@@ -137,14 +139,19 @@ impl QueryConn {
         self.trusted.store(true, Ordering::Relaxed);
         let r = self
             .conn
-            .execute("UPDATE temp.lpgate_scope SET account_id = ?1", [account]);
+            .execute_batch("PRAGMA query_only = OFF;")
+            .and_then(|()| {
+                self.conn
+                    .execute("UPDATE temp.lpgate_scope SET account_id = ?1", [account])
+            })
+            .and_then(|_| self.conn.execute_batch("PRAGMA query_only = ON;"));
         self.trusted.store(false, Ordering::Relaxed);
-        r.map(|_| ()).map_err(internal)
+        r.map_err(internal)
     }
 }
 
-/// The policy: SELECT, functions, recursive CTEs, reads of the views and of `temp`, and reads
-/// of `main` only from inside a view. Everything else (writes, DDL, ATTACH, PRAGMA,
+/// The policy: SELECT, functions, recursive CTEs, reads of the views, of `temp` and of CTEs,
+/// and reads of `main` only from inside a view. Everything else (writes, DDL, ATTACH, PRAGMA,
 /// transactions…) is denied.
 fn authorize(ctx: &AuthContext<'_>) -> Authorization {
     match ctx.action {
@@ -157,9 +164,20 @@ fn authorize(ctx: &AuthContext<'_>) -> Authorization {
                 Authorization::Allow
             }
         }
-        AuthAction::Read { .. } => {
+        AuthAction::Read {
+            table_name,
+            column_name,
+        } => {
+            if column_name == "provhash_sealed" {
+                return Authorization::Deny;
+            }
             let from_view = ctx.accessor.is_some_and(|v| views::VIEW_NAMES.contains(&v));
-            if from_view || ctx.database_name == Some("temp") {
+            // No database: a common table expression or subquery result, not a table. An
+            // empty column: SQLite checking a table's rows without reading a column (a
+            // flattened view's COUNT(*) reports its joined tables so, without the view's name).
+            let harmless = matches!(ctx.database_name, None | Some("temp"))
+                || (column_name.is_empty() && table_name != "sqlite_master");
+            if from_view || harmless {
                 Authorization::Allow
             } else {
                 Authorization::Deny

@@ -7,3 +7,4 @@ mod failures;
 mod helpers;
 mod history;
 mod lifecycle;
+mod watch;
