@@ -222,7 +222,7 @@ pub async fn watch(args: SyncBenchArgs) -> anyhow::Result<()> {
     // Queries a person would type, from the data itself (deterministic: every 97th user).
     let sample = store
         .query(QueryRequest {
-            sql: "SELECT fullname, email FROM users WHERE rowid % 97 = 0 LIMIT 400".into(),
+            sql: "SELECT fullname, email FROM users WHERE CAST(lastpass_id AS INTEGER) % 97 = 0 LIMIT 400".into(),
             ..Default::default()
         })
         .await?;

@@ -8,3 +8,4 @@ mod crash;
 mod demo;
 mod helpers;
 mod listing;
+mod watch;
