@@ -190,6 +190,47 @@ async fn demo(
         ]);
     }
     println!("{}", t.render());
+
+    // 5. Watch: the built-in rules over the store, and a free-text search.
+    store.settled().await?;
+    let config = lpgate_engine::rules::RuleConfig::default();
+    let summary = lpgate_engine::rules::check_account(
+        &store,
+        account.id,
+        &account.name,
+        &config,
+        &Default::default(),
+        Utc::now(),
+    )
+    .await?;
+    let findings = store
+        .list_findings(lpgate_store::FindingQuery {
+            open_only: true,
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await?;
+    let mut by_rule: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for f in &findings {
+        *by_rule.entry((f.severity.clone(), f.rule.clone())).or_default() += 1;
+    }
+    println!(
+        "\n5. The built-in rules found {} things to look at (`lpgate findings`):",
+        summary.opened
+    );
+    let mut t = Table::new(&["severity", "rule", "findings"]);
+    for ((severity, rule), n) in by_rule {
+        t.row(vec![severity, rule, n.to_string()]);
+    }
+    println!("{}", t.render());
+    if let Some(u) = store.list_users(UserQuery::default()).await?.into_iter().nth(3) {
+        let word: String = u.fullname.chars().take(3).collect();
+        let hits = store.search(word.clone(), None, 5).await?;
+        println!("   `lpgate search {word}` finds:");
+        for h in hits {
+            println!("   - {} {} ({}, {})", h.kind, h.title, h.key, h.detail);
+        }
+    }
     Ok(())
 }
 
