@@ -212,7 +212,9 @@ async fn demo(
         .await?;
     let mut by_rule: BTreeMap<(String, String), usize> = BTreeMap::new();
     for f in &findings {
-        *by_rule.entry((f.severity.clone(), f.rule.clone())).or_default() += 1;
+        *by_rule
+            .entry((f.severity.clone(), f.rule.clone()))
+            .or_default() += 1;
     }
     println!(
         "\n5. The built-in rules found {} things to look at (`lpgate findings`):",
@@ -223,7 +225,13 @@ async fn demo(
         t.row(vec![severity, rule, n.to_string()]);
     }
     println!("{}", t.render());
-    if let Some(u) = store.list_users(UserQuery::default()).await?.into_iter().nth(3) {
+    if let Some(u) = store
+        .list_users(UserQuery::default())
+        .await?
+        .into_iter()
+        .filter(|u| u.fullname.chars().take(3).all(char::is_alphabetic) && u.fullname.len() >= 3)
+        .nth(3)
+    {
         let word: String = u.fullname.chars().take(3).collect();
         let hits = store.search(word.clone(), None, 5).await?;
         println!("   `lpgate search {word}` finds:");
