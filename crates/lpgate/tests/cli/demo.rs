@@ -29,6 +29,9 @@ async fn demo_syncs_changes_and_shows_them() {
     }
     assert!(text.contains("temporary store removed"));
     assert!(text.contains("built-in rules found"), "{text}");
-    assert!(text.contains("admin-without-mfa") || text.contains("weak-master-password"), "{text}");
+    assert!(
+        text.contains("admin-without-mfa") || text.contains("weak-master-password"),
+        "{text}"
+    );
     assert!(text.contains("finds:\n   - "), "a search with hits: {text}");
 }
