@@ -5,10 +5,13 @@
 //!   transaction. A failed or partial poll writes nothing but a failed run.
 //! - [`rules`]: SQL rules over the documented views; findings that open and resolve.
 //! - [`notify`]: which channels hear about which changes and findings.
+//! - [`deliver`]: delivering queued notifications (signed webhooks, Slack) from the outbox,
+//!   at least once, with retries over hours and a dead-letter state.
 //! - [`secret`]: sealing provisioning hashes with the installation's master key.
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod deliver;
 pub mod normalize;
 pub mod notify;
 pub mod rules;

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::cli::{GlobalArgs, SyncArgs};
 use crate::command::account::client_for;
+use crate::command::notifications;
 use crate::context::Ctx;
 use crate::output;
 
@@ -156,6 +157,8 @@ pub async fn run(global: &GlobalArgs, args: SyncArgs) -> anyhow::Result<()> {
             }
         }
     }
+    // What the syncs and rules queued goes out now; what cannot stays in the outbox.
+    notifications::deliver_after_sync(&ctx, &options.routing, Duration::from_secs(30)).await;
     output::print(
         &results,
         args.format,

@@ -8,4 +8,5 @@ mod crash;
 mod demo;
 mod helpers;
 mod listing;
+mod notifications;
 mod watch;
