@@ -68,7 +68,7 @@ pub enum RoutingError {
     DuplicateChannel(String),
     /// A webhook without a secret.
     #[error(
-        "notifications.channels: webhook {0:?} needs a secret (secret = \"…\" or LPGATE_…_FILE)"
+        "notifications.channels: webhook {0:?} needs a secret (secret = \"…\" or secret_file = \"…\")"
     )]
     MissingSecret(String),
     /// A URL that is not http(s).

@@ -170,7 +170,11 @@ pub fn claim(
     limit: usize,
 ) -> StoreResult<Vec<Delivery>> {
     let ctx = "claim deliveries";
-    let lease_until = now + chrono::Duration::from_std(lease).unwrap_or_default();
+    // A lease too long to represent holds as long as possible, never zero.
+    let lease_until = chrono::Duration::from_std(lease)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
     let tx = conn.transaction().map_err(backend(ctx))?;
     let out = {
         let mut stmt = tx
@@ -216,7 +220,7 @@ pub fn record(
             "UPDATE outbox SET attempts = attempts + 1, last_error = ?2,
                     state = CASE WHEN ?3 IS NULL THEN 'dead' ELSE 'pending' END,
                     next_attempt_at = COALESCE(?3, next_attempt_at)
-             WHERE id = ?1",
+             WHERE id = ?1 AND state = 'pending'",
             params![id, error, retry_at.map(utc)],
         ),
     }
