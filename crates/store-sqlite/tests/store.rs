@@ -153,3 +153,66 @@ async fn reopening_migrates_once_and_keeps_data() {
     assert_eq!(a.endpoint, AccountEndpoint::Region("eu".into()));
     assert_eq!(a.time_zone, "Europe/Dublin");
 }
+
+#[tokio::test]
+async fn a_late_failure_never_overturns_a_delivery() {
+    use lpgate_store::{DeliveryOutcome, DeliveryState, NewNotification};
+    let (_d, store, account) = store_with_account().await;
+    let now = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+    store
+        .enqueue_notifications(
+            vec![NewNotification {
+                delivery_id: "d1".into(),
+                channel: "secops".into(),
+                event: "user.created".into(),
+                account: Some(account.id),
+                payload: serde_json::json!({"subject": "a@b.c"}),
+            }],
+            now,
+        )
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_deliveries(now, std::time::Duration::from_secs(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    // Claimed: not due again until the lease ends, even with an absurd lease.
+    assert!(
+        store
+            .claim_deliveries(now, std::time::Duration::from_secs(60), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let id = claimed[0].id;
+    store
+        .record_delivery(id, now, DeliveryOutcome::Delivered)
+        .await
+        .unwrap();
+    // Another process whose attempt timed out records a failure afterwards.
+    store
+        .record_delivery(
+            id,
+            now,
+            DeliveryOutcome::Failed {
+                error: "timed out".into(),
+                retry_at: Some(now),
+            },
+        )
+        .await
+        .unwrap();
+    let all = store.list_deliveries(None, 10).await.unwrap();
+    assert_eq!(all[0].state, DeliveryState::Delivered);
+    assert!(
+        store
+            .claim_deliveries(
+                now + chrono::Duration::hours(1),
+                std::time::Duration::MAX,
+                10
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
