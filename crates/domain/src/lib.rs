@@ -6,15 +6,18 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod audit;
 pub mod change;
 pub mod directory;
 pub mod error;
 pub mod fingerprint;
+pub mod plan;
 pub mod status;
 pub mod zone;
 
 pub use change::{Change, ChangeKind, diff_folder, diff_groups, diff_user};
 pub use directory::{FolderMemberRecord, FolderRecord, UserRecord, normalize_email};
 pub use error::DomainError;
+pub use plan::{Action, ActionKind, ActionParams, Current, Decision, SafetyLimits, decide};
 pub use status::{AccountStatus, LastPassFacts, Role};
 pub use zone::AccountZone;

@@ -3,6 +3,8 @@
 //! - [`sync`]: one sync run of one account — fetch everything, normalize, compare with the
 //!   stored snapshot by fingerprint, write the new snapshot, history and change rows in one
 //!   transaction. A failed or partial poll writes nothing but a failed run.
+//! - [`act`]: plans decided against the store, held over safety limits, applied in
+//!   batches with every outcome and audit entry recorded; [`refresh`] re-reads the users.
 //! - [`rules`]: SQL rules over the documented views; findings that open and resolve.
 //! - [`notify`]: which channels hear about which changes and findings.
 //! - [`deliver`]: delivering queued notifications (signed webhooks, Slack) from the outbox,
@@ -11,9 +13,11 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod act;
 pub mod deliver;
 pub mod normalize;
 pub mod notify;
+pub mod refresh;
 pub mod rules;
 pub mod secret;
 pub mod sync;

@@ -149,6 +149,27 @@ impl Routing {
         out
     }
 
+    /// Notifications for another event (`plan.held`…), to the channels whose `changes` list
+    /// it (or `*`).
+    pub fn for_event(
+        &self,
+        event: &str,
+        account: AccountId,
+        payload: serde_json::Value,
+    ) -> Vec<NewNotification> {
+        self.subscriptions
+            .iter()
+            .filter(|s| s.changes.iter().any(|k| k == "*" || k == event))
+            .map(|s| NewNotification {
+                delivery_id: new_delivery_id(),
+                channel: s.channel.clone(),
+                event: event.to_string(),
+                account: Some(account),
+                payload: payload.clone(),
+            })
+            .collect()
+    }
+
     /// Notifications for a finding that opened (`opened` true) or resolved.
     pub fn for_finding(
         &self,

@@ -717,7 +717,9 @@ async fn confirm_gone(client: &Client, account: &str, gone: &[String]) -> Result
 
 /// Sorts records by email moving each (large) record once: the positions are sorted, not the
 /// records.
-fn sort_by_email(records: Vec<Fingerprinted<UserRecord>>) -> Vec<Fingerprinted<UserRecord>> {
+pub(crate) fn sort_by_email(
+    records: Vec<Fingerprinted<UserRecord>>,
+) -> Vec<Fingerprinted<UserRecord>> {
     if records.is_sorted_by(|a, b| a.record.email <= b.record.email) {
         return records;
     }
@@ -735,7 +737,7 @@ fn sort_by_email(records: Vec<Fingerprinted<UserRecord>>) -> Vec<Fingerprinted<U
         .collect()
 }
 
-fn restored(rec: &UserRecord) -> Vec<Change> {
+pub(crate) fn restored(rec: &UserRecord) -> Vec<Change> {
     // A returning user: one `user.restored`, then what they came back with.
     let mut out = diff_user(None, Some(rec));
     if let Some(first) = out.first_mut() {

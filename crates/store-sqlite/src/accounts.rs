@@ -126,11 +126,17 @@ pub fn remove(conn: &mut Connection, name: &str) -> StoreResult<()> {
     };
     // The bulk tables have no foreign keys (see schema.rs): delete their rows one by one.
     tx.execute(
+        "DELETE FROM plan_items WHERE plan_id IN (SELECT id FROM plans WHERE account_id = ?1)",
+        [id],
+    )
+    .map_err(backend(ctx))?;
+    tx.execute(
         "DELETE FROM memberships WHERE user_id IN (SELECT id FROM users WHERE account_id = ?1)",
         [id],
     )
     .map_err(backend(ctx))?;
     for table in [
+        "plans",
         "search",
         "findings",
         "outbox",

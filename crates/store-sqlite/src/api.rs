@@ -8,9 +8,12 @@ use lpgate_store::{
     NewNotification, QueryRequest, QueryResult, RunId, SearchHit, SnapshotIndex, Store,
     StoreResult, SyncRunRow, SyncWrite, UserQuery, UserRow,
 };
+use lpgate_store::{
+    AuditQuery, AuditRow, ItemResult, NewAuditEntry, NewPlan, PlanItemRow, PlanRow, PlanState,
+};
 
 use crate::rows::utc;
-use crate::{SqliteStore, accounts, lock, read, search, sync, watch};
+use crate::{SqliteStore, accounts, act, lock, read, search, sync, watch};
 
 impl Store for SqliteStore {
     async fn add_account(&self, account: NewAccount) -> StoreResult<AccountRow> {
@@ -297,5 +300,63 @@ impl Store for SqliteStore {
     async fn load_hr(&self, people: Vec<HrPerson>, now: DateTime<Utc>) -> StoreResult<usize> {
         self.write("load HR list", move |c| watch::load_hr(c, &people, now))
             .await
+    }
+
+    async fn create_plan(&self, plan: NewPlan, audit: NewAuditEntry) -> StoreResult<PlanRow> {
+        self.write("create plan", move |c| act::create(c, &plan, &audit))
+            .await
+    }
+
+    async fn plan(&self, id: i64) -> StoreResult<(PlanRow, Vec<PlanItemRow>)> {
+        self.read("read plan", move |c| act::get(c, id)).await
+    }
+
+    async fn list_plans(&self, account: Option<String>, limit: usize) -> StoreResult<Vec<PlanRow>> {
+        self.read("list plans", move |c| {
+            act::list(c, account.as_deref(), limit)
+        })
+        .await
+    }
+
+    async fn approve_plan(&self, id: i64, audit: NewAuditEntry) -> StoreResult<PlanRow> {
+        self.write("approve plan", move |c| act::approve(c, id, &audit))
+            .await
+    }
+
+    async fn set_plan_state(
+        &self,
+        id: i64,
+        state: PlanState,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.write("update plan", move |c| act::set_state(c, id, state, now))
+            .await
+    }
+
+    async fn record_items(
+        &self,
+        plan: i64,
+        results: Vec<ItemResult>,
+        audit: Vec<NewAuditEntry>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.write("record plan items", move |c| {
+            act::record_items(c, plan, &results, &audit, now)
+        })
+        .await
+    }
+
+    async fn append_audit(&self, entries: Vec<NewAuditEntry>) -> StoreResult<()> {
+        self.write("append audit", move |c| act::append_entries(c, &entries))
+            .await
+    }
+
+    async fn list_audit(&self, query: AuditQuery) -> StoreResult<Vec<AuditRow>> {
+        self.read("list audit", move |c| act::list_audit(c, &query))
+            .await
+    }
+
+    async fn audit_chain(&self) -> StoreResult<Vec<AuditRow>> {
+        self.read("read audit chain", act::chain).await
     }
 }

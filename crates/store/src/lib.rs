@@ -7,6 +7,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod account;
+mod act;
 mod error;
 mod query;
 mod store;
@@ -14,6 +15,10 @@ mod sync;
 mod watch;
 
 pub use account::{AccountEndpoint, AccountId, AccountRow, NewAccount};
+pub use act::{
+    AuditQuery, AuditRow, ItemResult, ItemState, NewAuditEntry, NewPlan, NewPlanItem, PlanItemRow,
+    PlanRow, PlanState,
+};
 pub use error::{StoreError, StoreResult};
 pub use query::{ChangeRow, EventRow, FolderRow, GroupRow, UserQuery, UserRow};
 pub use store::{AccountLock, Store};

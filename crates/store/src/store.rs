@@ -6,6 +6,9 @@ use chrono::{DateTime, Utc};
 use lpgate_domain::{FolderRecord, UserRecord};
 
 use crate::account::{AccountId, AccountRow, NewAccount};
+use crate::act::{
+    AuditQuery, AuditRow, ItemResult, NewAuditEntry, NewPlan, PlanItemRow, PlanRow, PlanState,
+};
 use crate::error::StoreResult;
 use crate::query::{ChangeRow, EventRow, FolderRow, GroupRow, UserQuery, UserRow};
 use crate::sync::{RunId, SnapshotIndex, SyncRunRow, SyncWrite};
@@ -212,4 +215,57 @@ pub trait Store: Clone + Send + Sync + 'static {
         people: Vec<HrPerson>,
         now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<usize>> + Send;
+
+    // ---- act ----
+
+    /// Stores a plan (its items decided already) with the audit entry of its creation.
+    fn create_plan(
+        &self,
+        plan: NewPlan,
+        audit: NewAuditEntry,
+    ) -> impl Future<Output = StoreResult<PlanRow>> + Send;
+    /// A plan and its items, in order.
+    fn plan(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = StoreResult<(PlanRow, Vec<PlanItemRow>)>> + Send;
+    /// Plans, newest first.
+    fn list_plans(
+        &self,
+        account: Option<String>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<PlanRow>>> + Send;
+    /// Approves a held plan (`Conflict` when it is not held), with its audit entry.
+    fn approve_plan(
+        &self,
+        id: i64,
+        audit: NewAuditEntry,
+    ) -> impl Future<Output = StoreResult<PlanRow>> + Send;
+    /// Moves a plan to a state (applying, applied, partial).
+    fn set_plan_state(
+        &self,
+        id: i64,
+        state: PlanState,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Records sent items' outcomes and their audit entries in one transaction.
+    fn record_items(
+        &self,
+        plan: i64,
+        results: Vec<ItemResult>,
+        audit: Vec<NewAuditEntry>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Appends audit entries (chained to the last one).
+    fn append_audit(
+        &self,
+        entries: Vec<NewAuditEntry>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Audit entries, newest first.
+    fn list_audit(
+        &self,
+        query: AuditQuery,
+    ) -> impl Future<Output = StoreResult<Vec<AuditRow>>> + Send;
+    /// Every audit entry, oldest first, to verify the chain.
+    fn audit_chain(&self) -> impl Future<Output = StoreResult<Vec<AuditRow>>> + Send;
 }
