@@ -15,6 +15,7 @@
 
 pub mod act;
 pub mod deliver;
+pub mod import;
 pub mod normalize;
 pub mod notify;
 pub mod refresh;

@@ -66,6 +66,18 @@ pub enum Command {
     /// Load the HR list rules and reports compare LastPass with.
     #[command(subcommand)]
     Hr(HrCommand),
+    /// Plan changes to LastPass (nothing is sent until `apply`): an action on users, a CSV of
+    /// actions, group membership from an HR export (`groups`), or offboarding (`offboard`).
+    Plan(PlanArgs),
+    /// List plans, or show one with its items.
+    #[command(subcommand)]
+    Plans(PlansCommand),
+    /// Apply a plan (resumes where an earlier apply stopped; retries failed items).
+    Apply(ApplyArgs),
+    /// Approve a plan held by a safety limit.
+    Approve(ApproveArgs),
+    /// The audit log (append-only, hash-chained); `audit verify` checks the chain.
+    Audit(AuditArgs),
     /// Run a demo: an emulated LastPass company, listed through the real client.
     Demo(DemoArgs),
     /// Run the LastPass Enterprise API emulator on its own.
@@ -399,6 +411,134 @@ pub struct HrLoadArgs {
     /// Column holding the department (optional in the file).
     #[arg(long, default_value = "department")]
     pub department_column: String,
+}
+
+/// `lpgate plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// provision, update, suspend, remove, deprovision, uninvite, enable, reinvite,
+    /// reset-password, require-password-change, reset-mfa, add-to-group, remove-from-group;
+    /// or `groups` / `offboard` with --from HR.csv. Omit it with --from ACTIONS.csv.
+    pub action: Option<String>,
+    /// The users' emails.
+    pub users: Vec<String>,
+    /// A CSV of actions (columns action, email, …), or the HR export for groups / offboard.
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// The account [default: the only account].
+    #[arg(long)]
+    pub account: Option<String>,
+    /// add-to-group / remove-from-group: the group; provision: a group to join (repeatable).
+    #[arg(long)]
+    pub group: Vec<String>,
+    /// provision / update: full name.
+    #[arg(long)]
+    pub fullname: Option<String>,
+    /// provision / update: Duo username.
+    #[arg(long)]
+    pub duo_username: Option<String>,
+    /// provision / update: RSA SecurID username.
+    #[arg(long)]
+    pub securid_username: Option<String>,
+    /// provision: do not require a new master password at first login.
+    #[arg(long)]
+    pub no_password_reset: bool,
+    /// Allow remove / deprovision of admins.
+    #[arg(long)]
+    pub allow_admins: bool,
+    /// offboard: also users with no HR row at all.
+    #[arg(long)]
+    pub orphans: bool,
+    /// offboard: what to do to leavers (suspend, remove, deprovision).
+    #[arg(long, default_value = "suspend")]
+    pub offboard_action: String,
+    /// HR export: the email column.
+    #[arg(long, default_value = "email")]
+    pub email_column: String,
+    /// HR export: the status column (active / terminated).
+    #[arg(long, default_value = "status")]
+    pub status_column: String,
+    /// HR export: the desired-groups column (`;` between names).
+    #[arg(long, default_value = "groups")]
+    pub groups_column: String,
+    /// Who is planning [default: the local user name].
+    #[arg(long)]
+    pub by: Option<String>,
+    /// Output format of the plan's items.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `lpgate plans …`.
+#[derive(Debug, Subcommand)]
+pub enum PlansCommand {
+    /// Plans, newest first.
+    List(ListArgs),
+    /// One plan and its items.
+    Show(PlanIdArgs),
+}
+
+/// A plan id.
+#[derive(Debug, Args)]
+pub struct PlanIdArgs {
+    /// The plan's id.
+    pub plan: i64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `lpgate apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The plan's id.
+    pub plan: i64,
+    /// Who is applying [default: the local user name].
+    #[arg(long)]
+    pub by: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `lpgate approve`.
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// The plan's id.
+    pub plan: i64,
+    /// Who approves (recorded in the audit log).
+    #[arg(long)]
+    pub by: String,
+}
+
+/// `lpgate audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// `verify` checks the hash chain instead of listing.
+    #[command(subcommand)]
+    pub command: Option<AuditCommand>,
+    /// Only entries this recent: `7d`, `12h`, or a date.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only this actor.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Only this account.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// At most this many, newest first.
+    #[arg(long, default_value_t = 1000)]
+    pub limit: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `lpgate audit …`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check every entry's hash and link; exit 1 naming the first broken entry.
+    Verify,
 }
 
 /// `lpgate demo`.

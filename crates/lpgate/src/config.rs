@@ -40,6 +40,20 @@ disabled = []
 # key = ["email"]
 # sql = "SELECT email FROM users WHERE admin AND email LIKE '%@contractor.example'"
 
+[act]
+# A plan that would suspend, remove or deprovision more than max_removals users, or more than
+# max_removal_pct % of an account's active users (above 50), is held until `lpgate approve`.
+max_removals = 25
+max_removal_pct = 10.0
+# Users plans never touch (break-glass accounts, VIPs).
+exclude = []
+# Users per batch command, and requests per second to one account.
+batch_size = 200
+requests_per_sec = 5.0
+# Per-account overrides:
+# [act.accounts.acme]
+# max_removals = 50
+
 # Notifications: channels, and what each hears about. For example:
 # [[notifications.channels]]
 # name = "secops"
@@ -71,6 +85,87 @@ pub struct Config {
     /// Notification channels and subscriptions.
     #[serde(default)]
     pub notifications: NotificationsConfig,
+    /// Acting on LastPass: safety limits, exclusions, rate limits.
+    #[serde(default)]
+    pub act: ActConfig,
+}
+
+/// `[act]`, with per-account overrides in `[act.accounts.NAME]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ActConfig {
+    /// A plan suspending, removing or deprovisioning more users than this is held.
+    pub max_removals: usize,
+    /// ...or more than this percentage of active users (above 50 active users).
+    pub max_removal_pct: f64,
+    /// Users plans never touch (break-glass accounts, VIPs).
+    pub exclude: Vec<String>,
+    /// Users per batch command.
+    pub batch_size: usize,
+    /// Requests per second to one account.
+    pub requests_per_sec: f64,
+    /// Overrides per account name.
+    pub accounts: std::collections::BTreeMap<String, ActOverride>,
+}
+
+/// `[act.accounts.NAME]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ActOverride {
+    /// See `ActConfig`.
+    pub max_removals: Option<usize>,
+    /// See `ActConfig`.
+    pub max_removal_pct: Option<f64>,
+    /// Added to the global list.
+    pub exclude: Vec<String>,
+    /// See `ActConfig`.
+    pub requests_per_sec: Option<f64>,
+}
+
+impl Default for ActConfig {
+    fn default() -> Self {
+        let l = lpgate_domain::SafetyLimits::default();
+        let p = lpgate_engine::act::ApplyPolicy::default();
+        ActConfig {
+            max_removals: l.max_removals,
+            max_removal_pct: l.max_removal_pct,
+            exclude: Vec::new(),
+            batch_size: p.batch_size,
+            requests_per_sec: p.requests_per_sec,
+            accounts: Default::default(),
+        }
+    }
+}
+
+impl ActConfig {
+    /// The safety limits of one account.
+    pub fn limits(&self, account: &str) -> lpgate_domain::SafetyLimits {
+        let o = self.accounts.get(account).cloned().unwrap_or_default();
+        lpgate_domain::SafetyLimits {
+            max_removals: o.max_removals.unwrap_or(self.max_removals),
+            max_removal_pct: o.max_removal_pct.unwrap_or(self.max_removal_pct),
+            ..Default::default()
+        }
+    }
+
+    /// How plans are applied to one account.
+    pub fn policy(&self, account: &str) -> lpgate_engine::act::ApplyPolicy {
+        let o = self.accounts.get(account).cloned().unwrap_or_default();
+        lpgate_engine::act::ApplyPolicy {
+            batch_size: self.batch_size.max(1),
+            requests_per_sec: o.requests_per_sec.unwrap_or(self.requests_per_sec),
+            ..Default::default()
+        }
+    }
+
+    /// Users plans on one account never touch.
+    pub fn exclude(&self, account: &str) -> Vec<String> {
+        let mut v = self.exclude.clone();
+        if let Some(o) = self.accounts.get(account) {
+            v.extend(o.exclude.iter().cloned());
+        }
+        v
+    }
 }
 
 /// `[query]`.

@@ -246,6 +246,57 @@ CREATE TABLE hr_people (
     loaded_at   TEXT NOT NULL
 ) WITHOUT ROWID;
 "#,
+    r#"
+-- Plans: what will be done to whom, decided before anything is sent.
+CREATE TABLE plans (
+    id           INTEGER PRIMARY KEY,
+    account_id   INTEGER NOT NULL,
+    created_at   TEXT NOT NULL,
+    created_by   TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    held_reason  TEXT,
+    approved_by  TEXT,
+    approved_at  TEXT,
+    finished_at  TEXT
+);
+CREATE INDEX plans_by_account ON plans(account_id, id);
+
+-- A plan's items, in the order they apply; `state` records each one's progress so applying
+-- again resumes.
+CREATE TABLE plan_items (
+    plan_id  INTEGER NOT NULL,
+    seq      INTEGER NOT NULL,
+    action   TEXT NOT NULL,
+    email    TEXT NOT NULL,
+    params   TEXT NOT NULL,
+    state    TEXT NOT NULL,
+    note     TEXT,
+    done_at  TEXT,
+    PRIMARY KEY (plan_id, seq)
+) WITHOUT ROWID;
+
+-- The audit log: append-only and hash-chained (see lpgate_domain::audit). The account is
+-- kept by name so an entry outlives its account; the triggers refuse edits and deletions.
+CREATE TABLE audit (
+    seq        INTEGER PRIMARY KEY,
+    at         TEXT NOT NULL,
+    actor      TEXT NOT NULL,
+    account    TEXT,
+    action     TEXT NOT NULL,
+    target     TEXT NOT NULL,
+    plan_id    INTEGER,
+    summary    TEXT NOT NULL,
+    outcome    TEXT NOT NULL,
+    prev_hash  TEXT NOT NULL,
+    hash       TEXT NOT NULL
+);
+CREATE INDEX audit_by_time ON audit(at);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be changed'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be removed'); END;
+"#,
 ];
 
 /// Brings the file up to the newest schema.

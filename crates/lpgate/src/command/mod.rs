@@ -1,6 +1,7 @@
 //! One module per command; this one only dispatches and maps errors to exit codes.
 
 mod account;
+mod act;
 mod bench;
 mod demo;
 mod emulator;
@@ -42,6 +43,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Findings(a) => watch::findings(g, a).await,
         Command::Notifications(c) => notifications::run(g, c).await,
         Command::Hr(c) => watch::hr(g, c).await,
+        Command::Plan(a) => act::plan(g, a).await,
+        Command::Plans(c) => act::plans(g, c).await,
+        Command::Apply(a) => act::apply(g, a).await,
+        Command::Approve(a) => act::approve(g, a).await,
+        Command::Audit(a) => act::audit(g, a).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Emulator(args) => emulator::run(args).await,
         Command::Bench(args) => match args.what {
@@ -52,10 +58,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// The exit status for a failed command: 2 for usage mistakes, 1 for everything else.
+/// A plan held for approval: exit status 3, so scripts can tell it from a failure.
+#[derive(Debug)]
+pub struct HeldError(pub String);
+
+impl std::fmt::Display for HeldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for HeldError {}
+
+/// The exit status for a failed command: 2 for usage mistakes, 3 for a held plan, 1 for
+/// everything else.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     if err.downcast_ref::<UsageError>().is_some() {
         2
+    } else if err.downcast_ref::<HeldError>().is_some() {
+        3
     } else {
         1
     }
