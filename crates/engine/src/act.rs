@@ -418,18 +418,19 @@ struct Ctx<'a, S, N> {
 }
 
 impl<S: Store, N: Fn() -> DateTime<Utc> + Sync> Ctx<'_, S, N> {
-    /// Records a batch's outcomes with one audit entry per item.
+    /// Records a batch's outcomes with one audit entry per item (`Ok(Some(note))`: done,
+    /// with a remark).
     async fn record(
         &self,
         items: &[&PlanItemRow],
-        outcomes: Vec<Result<(), String>>,
+        outcomes: Vec<Outcome>,
     ) -> Result<Vec<ItemResult>, ActError> {
         let now = (self.now)();
         let mut results = Vec::with_capacity(items.len());
         let mut audit = Vec::with_capacity(items.len());
         for (item, outcome) in items.iter().zip(outcomes) {
             let (state, note) = match outcome {
-                Ok(()) => (ItemState::Done, None),
+                Ok(remark) => (ItemState::Done, remark),
                 Err(e) => (ItemState::Failed, Some(e)),
             };
             audit.push(NewAuditEntry {
@@ -440,9 +441,10 @@ impl<S: Store, N: Fn() -> DateTime<Utc> + Sync> Ctx<'_, S, N> {
                 target: item.email.clone(),
                 plan_id: Some(self.plan.id),
                 summary: summary(item),
-                outcome: match &note {
-                    None => "done".into(),
-                    Some(e) => format!("failed: {e}"),
+                outcome: match (state, &note) {
+                    (_, None) => "done".into(),
+                    (ItemState::Done, Some(remark)) => format!("done: {remark}"),
+                    (_, Some(e)) => format!("failed: {e}"),
                 },
             });
             results.push(ItemResult {
@@ -517,7 +519,7 @@ impl<S: Store, N: Fn() -> DateTime<Utc> + Sync> Ctx<'_, S, N> {
                         .iter()
                         .map(|i| {
                             if ok.contains(&i.email) {
-                                Ok(())
+                                Ok(None)
                             } else {
                                 Err(t
                                     .error
@@ -539,7 +541,7 @@ impl<S: Store, N: Fn() -> DateTime<Utc> + Sync> Ctx<'_, S, N> {
         // Recorded in slices so a stopped process loses at most one slice's outcomes (and
         // those are safe to send again).
         for chunk in items.chunks(self.policy.batch_size.max(1)) {
-            let outcomes: Vec<Result<(), String>> = stream::iter(chunk.iter())
+            let outcomes: Vec<Outcome> = stream::iter(chunk.iter())
                 .map(|i| async move {
                     self.limiter.wait().await;
                     self.single(i).await
@@ -552,7 +554,7 @@ impl<S: Store, N: Fn() -> DateTime<Utc> + Sync> Ctx<'_, S, N> {
         Ok(out)
     }
 
-    async fn single(&self, i: &PlanItemRow) -> Result<(), String> {
+    async fn single(&self, i: &PlanItemRow) -> Outcome {
         let c = self.client;
         let e = &i.email;
         let r = match i.action {
@@ -581,7 +583,23 @@ impl<S: Store, N: Fn() -> DateTime<Utc> + Sync> Ctx<'_, S, N> {
             }
         };
         match r {
-            Ok(o) if o.is_clean() => Ok(()),
+            Ok(o) if o.is_clean() => Ok(None),
+            // A removal whose user is already gone reached its goal: its earlier attempt's reply
+            // was lost (or the process stopped before recording it), or someone else removed
+            // them. Failing it would leave the plan partial forever, since every retry fails
+            // the same way.
+            Err(lpgate_lastpass::Error::Rejected { errors, .. })
+                if matches!(
+                    i.action,
+                    ActionKind::Remove | ActionKind::Deprovision | ActionKind::Uninvite
+                ) && !errors.is_empty()
+                    && errors.iter().all(|m| is_not_found(m, e)) =>
+            {
+                Ok(Some(format!(
+                    "already gone (LastPass: {})",
+                    errors.join("; ")
+                )))
+            }
             Ok(o) => Err(o
                 .warnings
                 .iter()
@@ -593,14 +611,22 @@ impl<S: Store, N: Fn() -> DateTime<Utc> + Sync> Ctx<'_, S, N> {
     }
 }
 
+/// One item's outcome: done (with a remark, sometimes) or LastPass's error.
+type Outcome = Result<Option<String>, String>;
+
+/// True when LastPass's message says that this user is not in the company.
+fn is_not_found(message: &str, email: &str) -> bool {
+    message.contains("does not exist") && message.to_lowercase().contains(email)
+}
+
 /// A batch's outcome per item: a `WARN` fails only the users it names (all of them when it
 /// names none), a failed call fails the whole batch.
 fn per_user_outcome(
     chunk: &[&PlanItemRow],
     outcome: Result<lpgate_lastpass::WriteOutcome, lpgate_lastpass::Error>,
-) -> Vec<Result<(), String>> {
+) -> Vec<Outcome> {
     match outcome {
-        Ok(o) if o.is_clean() => chunk.iter().map(|_| Ok(())).collect(),
+        Ok(o) if o.is_clean() => chunk.iter().map(|_| Ok(None)).collect(),
         Ok(o) => {
             let mut by_user: HashMap<String, Vec<String>> = HashMap::new();
             let mut general = Vec::new();
@@ -618,7 +644,7 @@ fn per_user_outcome(
                 .map(|i| match by_user.get(&i.email) {
                     Some(m) => Err(m.join("; ")),
                     None if by_user.is_empty() => Err(general.join("; ")),
-                    None => Ok(()),
+                    None => Ok(None),
                 })
                 .collect()
         }
