@@ -599,6 +599,8 @@ pub enum BenchWhat {
     Sync(SyncBenchArgs),
     /// Free-text search latency and rule evaluation time over a synced company.
     Watch(SyncBenchArgs),
+    /// Plan and apply adding 10,000 users to a group (rate limit lifted).
+    Act(SyncBenchArgs),
 }
 
 /// `lpgate bench sync`.

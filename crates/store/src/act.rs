@@ -178,7 +178,7 @@ pub struct PlanItemRow {
     pub params: ActionParams,
     /// Where it stands.
     pub state: ItemState,
-    /// Why skipped or refused, or LastPass's error.
+    /// Why skipped or refused, LastPass's error, or a note on a done item ("already gone").
     pub note: Option<String>,
     /// When it was done or last failed.
     pub done_at: Option<DateTime<Utc>>,

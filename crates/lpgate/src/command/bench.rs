@@ -303,3 +303,101 @@ pub async fn watch(args: SyncBenchArgs) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Syncs the company, then plans adding 10,000 users (or `churn` of them, whichever is
+/// smaller) to a new group and applies the plan with the rate limit lifted; prints how long
+/// planning and applying took.
+pub async fn act(args: SyncBenchArgs) -> anyhow::Result<()> {
+    use lpgate_domain::{AccountZone, Action, ActionKind, ActionParams, SafetyLimits};
+    use lpgate_engine::act::{self, ApplyPolicy, PlanRequest};
+    use lpgate_engine::{SyncOptions, sync_account};
+    use lpgate_store::Store;
+
+    let (dir, store, client, account) = setup(&args).await?;
+    sync_account(
+        &store,
+        &client,
+        &account,
+        AccountZone::default(),
+        &SyncOptions::default(),
+        chrono::Utc::now,
+        |_| {},
+    )
+    .await?;
+    store.settled().await?;
+    let group = format!("Bench Act {}", std::process::id());
+    let users = store.list_users(Default::default()).await?;
+    let targets: Vec<Action> = users
+        .iter()
+        .filter(|u| u.status == "active")
+        .take(10_000)
+        .map(|u| Action {
+            kind: ActionKind::AddToGroup,
+            email: u.email.clone(),
+            params: ActionParams {
+                groups: vec![group.clone()],
+                ..ActionParams::default()
+            },
+        })
+        .collect();
+    let n = targets.len();
+    let routing = Default::default();
+    let t = Instant::now();
+    let (plan, items) = act::make_plan(
+        &store,
+        PlanRequest {
+            account: account.clone(),
+            actions: targets,
+            actor: "bench".into(),
+            source: "bench".into(),
+            allow_admins: false,
+            exclude: Vec::new(),
+            limits: SafetyLimits::default(),
+        },
+        &routing,
+        chrono::Utc::now(),
+    )
+    .await?;
+    let plan_s = t.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        items.len() == n && plan.pending as usize == n,
+        "plan has {} pending of {n}",
+        plan.pending
+    );
+    let policy = ApplyPolicy {
+        requests_per_sec: 1000.0,
+        ..ApplyPolicy::default()
+    };
+    let t = Instant::now();
+    let report = act::apply_plan(
+        &store,
+        &client,
+        plan.id,
+        "bench",
+        &policy,
+        &routing,
+        &chrono::Utc::now,
+    )
+    .await?;
+    let apply_s = t.elapsed().as_secs_f64();
+    anyhow::ensure!(report.done == n && report.failed == 0, "apply: {report:?}");
+    let members = store
+        .list_users(lpgate_store::UserQuery {
+            group: Some(group.clone()),
+            ..Default::default()
+        })
+        .await?
+        .len();
+    anyhow::ensure!(
+        members == n,
+        "{members} of {n} users are in the group in the store"
+    );
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "bench=act users={n} plan_s={plan_s:.4} apply_s={apply_s:.4} batches={} changes={}",
+        n.div_ceil(policy.batch_size),
+        report.changes
+    );
+    Ok(())
+}

@@ -54,6 +54,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             BenchWhat::Fetch(a) => bench::fetch(a).await,
             BenchWhat::Sync(a) => bench::sync(a).await,
             BenchWhat::Watch(a) => bench::watch(a).await,
+            BenchWhat::Act(a) => bench::act(a).await,
         },
     }
 }
