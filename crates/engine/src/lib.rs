@@ -14,6 +14,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod act;
+pub mod automate;
 pub mod deliver;
 pub mod import;
 pub mod normalize;

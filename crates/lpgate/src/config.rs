@@ -54,6 +54,15 @@ requests_per_sec = 5.0
 # [act.accounts.acme]
 # max_removals = 50
 
+# Automations: a rule's open findings become a plan after each sync; applied without a human
+# only with auto_apply = true and when the plan is not held. For example:
+# [[automations]]
+# name = "suspend-inactive"
+# rule = "inactive-user"
+# action = "suspend"
+# auto_apply = false
+# exclude = ["breakglass@example.com"]
+
 # Notifications: channels, and what each hears about. For example:
 # [[notifications.channels]]
 # name = "secops"
@@ -88,6 +97,9 @@ pub struct Config {
     /// Acting on LastPass: safety limits, exclusions, rate limits.
     #[serde(default)]
     pub act: ActConfig,
+    /// Rules whose findings become plans.
+    #[serde(default)]
+    pub automations: Vec<lpgate_engine::automate::Automation>,
 }
 
 /// `[act]`, with per-account overrides in `[act.accounts.NAME]`.
@@ -315,6 +327,23 @@ impl Config {
             .rules
             .rules()
             .with_context(|| format!("Invalid rules in {}", path.display()))?;
+        let rule_names: Vec<String> = config
+            .rules
+            .rules()
+            .map(|r| r.into_iter().map(|r| r.name).collect())
+            .unwrap_or_default();
+        let mut names = std::collections::HashSet::new();
+        for a in &config.automations {
+            a.validate(&rule_names)
+                .with_context(|| format!("Invalid automations in {}", path.display()))?;
+            if !names.insert(a.name.as_str()) {
+                anyhow::bail!(
+                    "{}: automations: the name {:?} is used twice",
+                    path.display(),
+                    a.name
+                );
+            }
+        }
         config
             .notifications
             .routing()

@@ -127,10 +127,15 @@ pub async fn run(global: &GlobalArgs, args: SyncArgs) -> anyhow::Result<()> {
                 )
                 .await
                 {
-                    Ok(f) => eprintln!(
-                        "{}: findings: {} opened, {} still open, {} resolved",
-                        account.name, f.opened, f.still_open, f.resolved
-                    ),
+                    Ok(f) => {
+                        eprintln!(
+                            "{}: findings: {} opened, {} still open, {} resolved",
+                            account.name, f.opened, f.still_open, f.resolved
+                        );
+                        if !ctx.config.automations.is_empty() {
+                            automate(&ctx, account, &options.routing).await;
+                        }
+                    }
                     Err(e) => {
                         failed += 1;
                         eprintln!("{}: rules FAILED: {e}", account.name);
@@ -208,5 +213,42 @@ fn out_of(report: &SyncReport) -> SyncOut {
         changes_by_kind: report.kinds_summary(),
         seconds: (report.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
         error: None,
+    }
+}
+
+/// Runs the automations on an account after its rules; failures are reported, not fatal.
+async fn automate(ctx: &Ctx, account: &AccountRow, routing: &lpgate_engine::notify::Routing) {
+    use lpgate_engine::automate::{AutomationEnv, run_automations};
+    let client = match client_for(ctx, account) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{}: automations FAILED: {e:#}", account.name);
+            return;
+        }
+    };
+    let exclude = ctx.config.act.exclude(&account.name);
+    let policy = ctx.config.act.policy(&account.name);
+    let env = AutomationEnv {
+        limits: ctx.config.act.limits(&account.name),
+        exclude: &exclude,
+        policy: &policy,
+        routing,
+    };
+    match run_automations(
+        &ctx.store,
+        &client,
+        account,
+        &ctx.config.automations,
+        &env,
+        &Utc::now,
+    )
+    .await
+    {
+        Ok(outcomes) => {
+            for o in outcomes {
+                eprintln!("{}: automation {}: {}", account.name, o.name, o.note);
+            }
+        }
+        Err(e) => eprintln!("{}: automations FAILED: {e}", account.name),
     }
 }

@@ -272,3 +272,77 @@ async fn plans_from_csv_and_hr_exports() {
     let out = e.run(&["plan", "groups", "--from", path(&csv)]).await;
     assert_ne!(out.status.code(), Some(0));
 }
+
+#[tokio::test]
+async fn automations_turn_findings_into_plans_with_exclusions() {
+    let e = env(80).await;
+    e.linked().await;
+    e.ok(&["sync", "acme"]).await;
+    let inactive: Vec<String> = e
+        .json(&["rules", "check", "--rule", "inactive-user"])
+        .await
+        .iter()
+        .map(|r| r["key"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        inactive.len() >= 2,
+        "the generated company has inactive users"
+    );
+    let weak = e
+        .json(&["rules", "check", "--rule", "weak-master-password"])
+        .await;
+    assert!(!weak.is_empty());
+    let config = e.data().join("lpgate.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text = text.replace("max_removals = 25", "max_removals = 1000");
+    text = text.replace("max_removal_pct = 10.0", "max_removal_pct = 100.0");
+    text = text.replace("requests_per_sec = 5.0", "requests_per_sec = 1000.0");
+    text.push_str(&format!(
+        "\n[[automations]]\nname = \"suspend-inactive\"\nrule = \"inactive-user\"\naction = \"suspend\"\nauto_apply = true\nexclude = [\"{}\"]\n\n[[automations]]\nname = \"weak-passwords\"\nrule = \"weak-master-password\"\naction = \"require-password-change\"\n",
+        inactive[0]
+    ));
+    std::fs::write(&config, text).unwrap();
+
+    let out = e.run(&["sync", "acme"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let log = text(&out);
+    assert!(
+        log.contains("automation suspend-inactive: applied"),
+        "{log}"
+    );
+    assert!(log.contains("automation weak-passwords: plan"), "{log}");
+    let view = e.emu.emulator().view();
+    for email in &inactive {
+        let u = view.users.iter().find(|u| &u.username == email).unwrap();
+        assert_eq!(u.disabled, email != &inactive[0], "{email}");
+    }
+    // The waiting plan is not applied, and the next sync makes no second one.
+    let deluser = e.emu.emulator().requests("deluser");
+    let out = e.run(&["sync", "acme"]).await;
+    let log = text(&out);
+    assert!(
+        log.contains("weak-passwords: plan") && log.contains("still waiting"),
+        "{log}"
+    );
+    assert_eq!(
+        e.emu.emulator().requests("deluser"),
+        deluser,
+        "nothing more suspended"
+    );
+    assert_eq!(e.emu.emulator().requests("requiremasterpasswordchange"), 0);
+    let plans = e.json(&["plans", "list"]).await;
+    let weak_plans = plans
+        .iter()
+        .filter(|p| p["source"] == "automation: weak-passwords")
+        .count();
+    assert_eq!(weak_plans, 1);
+    // A bad automation is refused when the config loads, naming it.
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(
+        "\n[[automations]]\nname = \"oops\"\nrule = \"no-such-rule\"\naction = \"suspend\"\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let out = e.run(&["plans", "list"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("no-such-rule"), "{}", text(&out));
+}
