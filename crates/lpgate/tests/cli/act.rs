@@ -293,15 +293,15 @@ async fn automations_turn_findings_into_plans_with_exclusions() {
         .await;
     assert!(!weak.is_empty());
     let config = e.data().join("lpgate.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text = text.replace("max_removals = 25", "max_removals = 1000");
-    text = text.replace("max_removal_pct = 10.0", "max_removal_pct = 100.0");
-    text = text.replace("requests_per_sec = 5.0", "requests_per_sec = 1000.0");
-    text.push_str(&format!(
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    toml = toml.replace("max_removals = 25", "max_removals = 1000");
+    toml = toml.replace("max_removal_pct = 10.0", "max_removal_pct = 100.0");
+    toml = toml.replace("requests_per_sec = 5.0", "requests_per_sec = 1000.0");
+    toml.push_str(&format!(
         "\n[[automations]]\nname = \"suspend-inactive\"\nrule = \"inactive-user\"\naction = \"suspend\"\nauto_apply = true\nexclude = [\"{}\"]\n\n[[automations]]\nname = \"weak-passwords\"\nrule = \"weak-master-password\"\naction = \"require-password-change\"\n",
         inactive[0]
     ));
-    std::fs::write(&config, text).unwrap();
+    std::fs::write(&config, toml).unwrap();
 
     let out = e.run(&["sync", "acme"]).await;
     assert!(out.status.success(), "{}", text(&out));
@@ -337,11 +337,11 @@ async fn automations_turn_findings_into_plans_with_exclusions() {
         .count();
     assert_eq!(weak_plans, 1);
     // A bad automation is refused when the config loads, naming it.
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str(
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    toml.push_str(
         "\n[[automations]]\nname = \"oops\"\nrule = \"no-such-rule\"\naction = \"suspend\"\n",
     );
-    std::fs::write(&config, text).unwrap();
+    std::fs::write(&config, toml).unwrap();
     let out = e.run(&["plans", "list"]).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).contains("no-such-rule"), "{}", text(&out));
