@@ -384,6 +384,9 @@ pub async fn apply_plan<S: Store>(
     Ok(report)
 }
 
+/// Single-user commands whose outcomes are recorded together.
+const SINGLE_SLICE: usize = 10;
+
 /// A steady request rate to one account.
 struct Limiter {
     interval: Option<tokio::sync::Mutex<tokio::time::Interval>>,
@@ -538,9 +541,9 @@ impl<S: Store, N: Fn() -> DateTime<Utc> + Sync> Ctx<'_, S, N> {
 
     async fn one_by_one(&self, items: &[&PlanItemRow]) -> Result<Vec<ItemResult>, ActError> {
         let mut out = Vec::with_capacity(items.len());
-        // Recorded in slices so a stopped process loses at most one slice's outcomes (and
-        // those are safe to send again).
-        for chunk in items.chunks(self.policy.batch_size.max(1)) {
+        // Recorded in small slices so a stopped process loses at most a slice's outcomes
+        // (those actions are then sent again, which is safe).
+        for chunk in items.chunks(SINGLE_SLICE.min(self.policy.batch_size.max(1))) {
             let outcomes: Vec<Outcome> = stream::iter(chunk.iter())
                 .map(|i| async move {
                     self.limiter.wait().await;

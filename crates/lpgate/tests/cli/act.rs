@@ -346,3 +346,62 @@ async fn automations_turn_findings_into_plans_with_exclusions() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).contains("no-such-rule"), "{}", text(&out));
 }
+
+#[tokio::test]
+async fn an_apply_killed_mid_way_resumes_where_it_stopped() {
+    let e = env(80).await;
+    e.linked().await;
+    e.ok(&["sync", "acme"]).await;
+    let who = active_plain(&e, 20);
+    let config = e.data().join("lpgate.toml");
+    let toml = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("requests_per_sec = 5.0", "requests_per_sec = 10.0");
+    std::fs::write(&config, toml).unwrap();
+    let mut args = vec!["plan", "require-password-change"];
+    args.extend(who.iter().map(String::as_str));
+    args.extend(["--format", "json"]);
+    let items = e.json(&args[..args.len() - 2]).await;
+    let plan = items[0]["plan"].as_i64().unwrap().to_string();
+
+    // Kill the apply (SIGKILL) once some requests went out: 20 at 10/s takes ~2 s.
+    let mut child = e.cmd(&["apply", &plan]).spawn().unwrap();
+    let cmd = "requiremasterpasswordchange";
+    let started = std::time::Instant::now();
+    while e.emu.emulator().requests(cmd) < 12 && started.elapsed().as_secs() < 20 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    let sent_before = e.emu.emulator().requests(cmd);
+    assert!(
+        (12..20).contains(&sent_before),
+        "killed mid-way: {sent_before}"
+    );
+
+    // Applying again sends what is left (plus at most the slice that was in flight).
+    e.ok(&["apply", &plan]).await;
+    let sent = e.emu.emulator().requests(cmd);
+    assert!(
+        sent >= 20 && sent <= 20 + 10,
+        "{sent} requests for 20 users"
+    );
+    let plans = e.json(&["plans", "list"]).await;
+    assert_eq!(plans[0]["state"], "applied");
+    assert_eq!(plans[0]["done"], 20);
+    let view = e.emu.emulator().view();
+    assert!(
+        view.users
+            .iter()
+            .filter(|u| who.contains(&u.username))
+            .all(|u| u.password_reset_required)
+    );
+    let done: Vec<_> = e
+        .json(&["audit"])
+        .await
+        .into_iter()
+        .filter(|a| a["action"] == "require-password-change" && a["outcome"] == "done")
+        .collect();
+    assert_eq!(done.len(), 20, "one done entry per user");
+    e.ok(&["audit", "verify"]).await;
+}
