@@ -382,10 +382,7 @@ async fn an_apply_killed_mid_way_resumes_where_it_stopped() {
     // Applying again sends what is left (plus at most the slice that was in flight).
     e.ok(&["apply", &plan]).await;
     let sent = e.emu.emulator().requests(cmd);
-    assert!(
-        sent >= 20 && sent <= 20 + 10,
-        "{sent} requests for 20 users"
-    );
+    assert!((20..=30).contains(&sent), "{sent} requests for 20 users");
     let plans = e.json(&["plans", "list"]).await;
     assert_eq!(plans[0]["state"], "applied");
     assert_eq!(plans[0]["done"], 20);
