@@ -464,6 +464,9 @@ pub struct PlanArgs {
     /// Who is planning [default: the local user name].
     #[arg(long)]
     pub by: Option<String>,
+    /// Accepted for scripts: a plan is always a dry run; only `lpgate apply` sends.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Output format of the plan's items.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
