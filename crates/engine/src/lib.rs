@@ -23,6 +23,8 @@ pub mod refresh;
 pub mod rules;
 pub mod secret;
 pub mod sync;
+pub mod token;
 
 pub use secret::{MasterKey, SecretError};
 pub use sync::{SyncError, SyncOptions, SyncReport, SyncStage, sync_account};
+pub use token::{TokenKey, generate_token};

@@ -113,6 +113,13 @@ impl MasterKey {
         Ok(key)
     }
 
+    /// The key API tokens are hashed with, derived from this one (HMAC-SHA256 of a fixed
+    /// label), so the database alone cannot confirm a guessed token and tokens need no key
+    /// of their own to back up.
+    pub fn token_key(&self) -> crate::token::TokenKey {
+        crate::token::TokenKey::derive(self.0.as_slice())
+    }
+
     /// Seals a provisioning hash for storage.
     pub fn seal(&self, hash: &ProvisioningHash) -> Vec<u8> {
         let cipher = Aes256Gcm::new(&self.0);

@@ -78,12 +78,49 @@ pub enum Command {
     Approve(ApproveArgs),
     /// The audit log (append-only, hash-chained); `audit verify` checks the chain.
     Audit(AuditArgs),
+    /// Create, list and revoke API tokens (the token is printed once; only a hash is kept).
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Run a demo: an emulated LastPass company, listed through the real client.
     Demo(DemoArgs),
     /// Run the LastPass Enterprise API emulator on its own.
     Emulator(EmulatorArgs),
     /// Measure lpgate against a running LastPass (or emulator) endpoint.
     Bench(BenchArgs),
+}
+
+/// `lpgate token …`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it, alone, on stdout: it is shown this once.
+    Create(TokenCreateArgs),
+    /// List tokens (never the tokens themselves).
+    List(FormatArg),
+    /// Revoke a token by name; it stops working within about 30 seconds on a running server.
+    Revoke(TokenRevokeArgs),
+}
+
+/// `lpgate token create`.
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// A unique name for the token (who or what uses it).
+    pub name: String,
+    /// What it may do: read, write, admin (read < write < admin) or scim (SCIM only).
+    #[arg(long)]
+    pub scope: String,
+    /// Limit the token to one account: it sees nothing of the others.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub account: Option<String>,
+    /// When it stops working: 90d, 12h, 2w, or a date; never when omitted.
+    #[arg(long, value_name = "WHEN")]
+    pub expires: Option<String>,
+}
+
+/// `lpgate token revoke`.
+#[derive(Debug, Args)]
+pub struct TokenRevokeArgs {
+    /// The token's name.
+    pub name: String,
 }
 
 /// `lpgate account …`.

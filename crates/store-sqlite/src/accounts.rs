@@ -135,7 +135,10 @@ pub fn remove(conn: &mut Connection, name: &str) -> StoreResult<()> {
         [id],
     )
     .map_err(backend(ctx))?;
+    // Tokens limited to the account go with it: SQLite may give a later account the same id,
+    // and such a token must never see that account.
     for table in [
+        "api_tokens",
         "plans",
         "search",
         "findings",

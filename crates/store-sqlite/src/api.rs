@@ -11,9 +11,10 @@ use lpgate_store::{
 use lpgate_store::{
     AuditQuery, AuditRow, ItemResult, NewAuditEntry, NewPlan, PlanItemRow, PlanRow, PlanState,
 };
+use lpgate_store::{NewToken, TokenRow, UserPageQuery};
 
 use crate::rows::utc;
-use crate::{SqliteStore, accounts, act, lock, read, search, sync, watch};
+use crate::{SqliteStore, accounts, act, lock, pages, read, search, sync, tokens, watch};
 
 impl Store for SqliteStore {
     async fn add_account(&self, account: NewAccount) -> StoreResult<AccountRow> {
@@ -358,5 +359,39 @@ impl Store for SqliteStore {
 
     async fn audit_chain(&self) -> StoreResult<Vec<AuditRow>> {
         self.read("read audit chain", act::chain).await
+    }
+
+    async fn page_users(&self, query: UserPageQuery) -> StoreResult<Vec<UserRow>> {
+        self.read("page users", move |c| pages::page(c, &query))
+            .await
+    }
+
+    async fn user_by_id(&self, id: i64) -> StoreResult<UserRow> {
+        self.read("read user", move |c| pages::by_id(c, id)).await
+    }
+
+    async fn create_token(&self, token: NewToken) -> StoreResult<TokenRow> {
+        self.write("create token", move |c| tokens::create(c, token))
+            .await
+    }
+
+    async fn list_tokens(&self) -> StoreResult<Vec<TokenRow>> {
+        self.read("list tokens", tokens::list).await
+    }
+
+    async fn revoke_token(&self, name: &str, now: DateTime<Utc>) -> StoreResult<TokenRow> {
+        let name = name.to_string();
+        self.write("revoke token", move |c| tokens::revoke(c, &name, now))
+            .await
+    }
+
+    async fn token_by_hash(&self, hash: String) -> StoreResult<Option<TokenRow>> {
+        self.read("read token", move |c| tokens::by_hash(c, &hash))
+            .await
+    }
+
+    async fn touch_token(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()> {
+        self.write("record token use", move |c| tokens::touch(c, id, now))
+            .await
     }
 }

@@ -12,12 +12,14 @@ mod accounts;
 mod act;
 mod api;
 mod lock;
+mod pages;
 mod read;
 mod rows;
 mod sandbox;
 mod schema;
 mod search;
 mod sync;
+mod tokens;
 mod views;
 mod watch;
 

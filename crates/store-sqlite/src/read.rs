@@ -29,7 +29,7 @@ pub fn users(conn: &Connection, q: &UserQuery) -> StoreResult<Vec<UserRow>> {
             .to_string(),
     };
     let sql = format!(
-        "SELECT a.name AS account, u.email, u.lastpass_id, u.fullname, u.status, u.admin, u.last_login_at,
+        "SELECT f.id AS id, a.name AS account, u.email, u.lastpass_id, u.fullname, u.status, u.admin, u.last_login_at,
                 u.multifactor, u.mp_strength, u.total_score, u.password_reset_required, u.groups_json,
                 f.first_seen, COALESCE(u.last_seen, a.last_synced_at, f.first_seen) AS last_seen
          FROM ({source}) u
@@ -44,43 +44,49 @@ pub fn users(conn: &Connection, q: &UserQuery) -> StoreResult<Vec<UserRow>> {
     let mut stmt = conn.prepare(&sql).map_err(backend(ctx))?;
     let as_of = q.as_of.map(utc);
     let status = q.status.as_deref().map(str::to_ascii_lowercase);
-    let map = |r: &rusqlite::Row| -> rusqlite::Result<UserRow> {
-        let groups: String = r.get("groups_json")?;
-        let admin: bool = r.get("admin")?;
-        let last_seen: String = r.get("last_seen")?;
-        Ok(UserRow {
-            account: r.get("account")?,
-            email: r.get("email")?,
-            lastpass_id: r.get("lastpass_id")?,
-            fullname: r.get("fullname")?,
-            status: r.get("status")?,
-            role: if admin { "admin" } else { "user" }.to_string(),
-            last_login: opt_utc_secs(r, "last_login_at")?,
-            multifactor: r.get("multifactor")?,
-            mp_strength: r.get("mp_strength")?,
-            total_score: r.get("total_score")?,
-            password_reset_required: r.get("password_reset_required")?,
-            groups: {
-                let mut g: Vec<String> = serde_json::from_str(&groups).unwrap_or_default();
-                g.sort();
-                g
-            },
-            first_seen: parse_utc(&r.get::<_, String>("first_seen")?)?,
-            last_seen: parse_utc(&last_seen)?,
-        })
-    };
     let rows = if as_of.is_some() {
         stmt.query_map(
             params![q.account, status, q.admin_only, q.group, as_of],
-            map,
+            user_from_row,
         )
     } else {
-        stmt.query_map(params![q.account, status, q.admin_only, q.group], map)
+        stmt.query_map(
+            params![q.account, status, q.admin_only, q.group],
+            user_from_row,
+        )
     }
     .map_err(backend(ctx))?
     .collect::<Result<Vec<_>, _>>()
     .map_err(backend(ctx))?;
     Ok(rows)
+}
+
+/// Maps a row with the columns of [`users`]' outer SELECT.
+pub fn user_from_row(r: &rusqlite::Row) -> rusqlite::Result<UserRow> {
+    let groups: String = r.get("groups_json")?;
+    let admin: bool = r.get("admin")?;
+    let last_seen: String = r.get("last_seen")?;
+    Ok(UserRow {
+        id: r.get("id")?,
+        account: r.get("account")?,
+        email: r.get("email")?,
+        lastpass_id: r.get("lastpass_id")?,
+        fullname: r.get("fullname")?,
+        status: r.get("status")?,
+        role: if admin { "admin" } else { "user" }.to_string(),
+        last_login: opt_utc_secs(r, "last_login_at")?,
+        multifactor: r.get("multifactor")?,
+        mp_strength: r.get("mp_strength")?,
+        total_score: r.get("total_score")?,
+        password_reset_required: r.get("password_reset_required")?,
+        groups: {
+            let mut g: Vec<String> = serde_json::from_str(&groups).unwrap_or_default();
+            g.sort();
+            g
+        },
+        first_seen: parse_utc(&r.get::<_, String>("first_seen")?)?,
+        last_seen: parse_utc(&last_seen)?,
+    })
 }
 
 pub fn groups(conn: &Connection, account: Option<&str>) -> StoreResult<Vec<GroupRow>> {

@@ -297,6 +297,24 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be chang
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be removed'); END;
 "#,
+    r#"
+-- API tokens: only a keyed hash (HMAC-SHA256 under a key derived from the master key) of
+-- each token is kept. A name is unique among live tokens; revoked ones stay for the record.
+-- `account_id` limits a token to one account; when that account is removed the token sees
+-- nothing (it is not re-pointed at a later account of the same name).
+CREATE TABLE api_tokens (
+    id            INTEGER PRIMARY KEY,
+    name          TEXT NOT NULL,
+    scope         TEXT NOT NULL,
+    account_id    INTEGER,
+    hash          TEXT NOT NULL UNIQUE,
+    created_at    TEXT NOT NULL,
+    expires_at    TEXT,
+    last_used_at  TEXT,
+    revoked_at    TEXT
+);
+CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens(name) WHERE revoked_at IS NULL;
+"#,
 ];
 
 /// Brings the file up to the newest schema.

@@ -12,6 +12,7 @@ mod error;
 mod query;
 mod store;
 mod sync;
+mod token;
 mod watch;
 
 pub use account::{AccountEndpoint, AccountId, AccountRow, NewAccount};
@@ -20,12 +21,13 @@ pub use act::{
     PlanRow, PlanState,
 };
 pub use error::{StoreError, StoreResult};
-pub use query::{ChangeRow, EventRow, FolderRow, GroupRow, UserQuery, UserRow};
+pub use query::{ChangeRow, EventRow, FolderRow, GroupRow, UserPageQuery, UserQuery, UserRow};
 pub use store::{AccountLock, Store};
 pub use sync::{
     BaselineMsg, BaselineWriter, EventRecord, Fingerprinted, RunId, RunOutcome, SnapshotIndex,
     SyncRunRow, SyncWrite,
 };
+pub use token::{NewToken, TokenRow, TokenScope};
 pub use watch::{
     Delivery, DeliveryOutcome, DeliveryState, FindingQuery, FindingRow, FindingsWrite, HrPerson,
     NewFinding, NewNotification, QueryLimits, QueryRequest, QueryResult, SearchHit,

@@ -18,9 +18,26 @@ pub struct UserQuery {
     pub as_of: Option<DateTime<Utc>>,
 }
 
+/// One page of users for the API: a filter, an optional text match, and the keyset position
+/// to continue after. Keyset (not offset) paging, so rows a sync adds or removes between two
+/// pages never shift the rest: a row present throughout is returned exactly once.
+#[derive(Debug, Clone, Default)]
+pub struct UserPageQuery {
+    /// The filter (its `as_of` is ignored: pages read the current directory).
+    pub filter: UserQuery,
+    /// Only users whose email or full name contains this text (case-insensitive).
+    pub text: Option<String>,
+    /// Continue after this `(account name, email)` key, exclusive.
+    pub after: Option<(String, String)>,
+    /// At most this many rows.
+    pub limit: usize,
+}
+
 /// A user as listed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UserRow {
+    /// The store's row id of the user: stable for as long as the account is linked.
+    pub id: i64,
     /// Account name.
     pub account: String,
     /// Email.

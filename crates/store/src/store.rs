@@ -10,8 +10,9 @@ use crate::act::{
     AuditQuery, AuditRow, ItemResult, NewAuditEntry, NewPlan, PlanItemRow, PlanRow, PlanState,
 };
 use crate::error::StoreResult;
-use crate::query::{ChangeRow, EventRow, FolderRow, GroupRow, UserQuery, UserRow};
+use crate::query::{ChangeRow, EventRow, FolderRow, GroupRow, UserPageQuery, UserQuery, UserRow};
 use crate::sync::{RunId, SnapshotIndex, SyncRunRow, SyncWrite};
+use crate::token::{NewToken, TokenRow};
 use crate::watch::{
     Delivery, DeliveryOutcome, DeliveryState, FindingQuery, FindingRow, FindingsWrite, HrPerson,
     NewNotification, QueryRequest, QueryResult, SearchHit,
@@ -121,6 +122,13 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         query: UserQuery,
     ) -> impl Future<Output = StoreResult<Vec<UserRow>>> + Send;
+    /// One keyset page of current users, ordered by (account name, email).
+    fn page_users(
+        &self,
+        query: UserPageQuery,
+    ) -> impl Future<Output = StoreResult<Vec<UserRow>>> + Send;
+    /// One current user by its row id (`NotFound` when no such user).
+    fn user_by_id(&self, id: i64) -> impl Future<Output = StoreResult<UserRow>> + Send;
     /// Groups with member counts.
     fn list_groups(
         &self,
@@ -268,4 +276,29 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Vec<AuditRow>>> + Send;
     /// Every audit entry, oldest first, to verify the chain.
     fn audit_chain(&self) -> impl Future<Output = StoreResult<Vec<AuditRow>>> + Send;
+
+    // ---- API tokens ----
+
+    /// Stores a token's hash; a live token with the same name is a `Conflict`, an unknown
+    /// account `NotFound`.
+    fn create_token(&self, token: NewToken) -> impl Future<Output = StoreResult<TokenRow>> + Send;
+    /// Every token, revoked ones included, by name.
+    fn list_tokens(&self) -> impl Future<Output = StoreResult<Vec<TokenRow>>> + Send;
+    /// Revokes the live token of that name (`NotFound` when there is none).
+    fn revoke_token(
+        &self,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<TokenRow>> + Send;
+    /// The token with this hash, revoked or not (the caller checks [`TokenRow::usable`]).
+    fn token_by_hash(
+        &self,
+        hash: String,
+    ) -> impl Future<Output = StoreResult<Option<TokenRow>>> + Send;
+    /// Records that a token was used.
+    fn touch_token(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }

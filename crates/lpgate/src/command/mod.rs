@@ -9,6 +9,7 @@ mod init;
 mod list;
 mod notifications;
 mod sync;
+mod token;
 mod watch;
 
 use crate::cli::{BenchWhat, Cli, Command};
@@ -48,6 +49,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Apply(a) => act::apply(g, a).await,
         Command::Approve(a) => act::approve(g, a).await,
         Command::Audit(a) => act::audit(g, a).await,
+        Command::Token(c) => token::run(g, c).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Emulator(args) => emulator::run(args).await,
         Command::Bench(args) => match args.what {

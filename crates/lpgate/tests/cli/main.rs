@@ -10,4 +10,5 @@ mod demo;
 mod helpers;
 mod listing;
 mod notifications;
+mod tokens;
 mod watch;

@@ -1,0 +1,64 @@
+//! Keyset pages of current users for the REST API, and one user by row id.
+
+use lpgate_store::{StoreError, StoreResult, UserPageQuery, UserRow};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::backend;
+use crate::read::user_from_row;
+
+/// The outer SELECT shared by both queries: current rows only, with the columns
+/// [`user_from_row`] reads.
+const SELECT: &str = "SELECT u.id AS id, a.name AS account, u.email, u.lastpass_id, u.fullname, u.status,
+        u.admin, u.last_login_at, u.multifactor, u.mp_strength, u.total_score,
+        u.password_reset_required,
+        (SELECT json_group_array(group_name) FROM memberships m WHERE m.user_id = u.id) AS groups_json,
+        u.first_seen, COALESCE(u.last_seen, a.last_synced_at, u.first_seen) AS last_seen
+     FROM users u JOIN accounts a ON a.id = u.account_id";
+
+pub fn page(conn: &Connection, q: &UserPageQuery) -> StoreResult<Vec<UserRow>> {
+    let ctx = "page users";
+    let sql = format!(
+        "{SELECT}
+         WHERE (?1 IS NULL OR a.name = ?1)
+           AND (?2 IS NULL OR u.status = ?2)
+           AND (?3 = 0 OR u.admin = 1)
+           AND (?4 IS NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id AND m.group_name = ?4))
+           AND (?5 IS NULL OR instr(lower(u.email), lower(?5)) > 0 OR instr(lower(u.fullname), lower(?5)) > 0)
+           AND (?6 IS NULL OR (a.name, u.email) > (?6, ?7))
+         ORDER BY a.name, u.email
+         LIMIT ?8"
+    );
+    let f = &q.filter;
+    let status = f.status.as_deref().map(str::to_ascii_lowercase);
+    let (after_account, after_email) = match &q.after {
+        Some((a, e)) => (Some(a.as_str()), Some(e.as_str())),
+        None => (None, None),
+    };
+    let mut stmt = conn.prepare_cached(&sql).map_err(backend(ctx))?;
+    stmt.query_map(
+        params![
+            f.account,
+            status,
+            f.admin_only,
+            f.group,
+            q.text,
+            after_account,
+            after_email,
+            q.limit as i64
+        ],
+        user_from_row,
+    )
+    .map_err(backend(ctx))?
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(backend(ctx))
+}
+
+pub fn by_id(conn: &Connection, id: i64) -> StoreResult<UserRow> {
+    conn.query_row(&format!("{SELECT} WHERE u.id = ?1"), [id], user_from_row)
+        .optional()
+        .map_err(backend("read user"))?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "user",
+            name: id.to_string(),
+        })
+}
