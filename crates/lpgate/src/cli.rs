@@ -81,6 +81,8 @@ pub enum Command {
     /// Create, list and revoke API tokens (the token is printed once; only a hash is kept).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Serve the REST API and run the scheduler (syncs, rules, notifications) until stopped.
+    Serve(ServeArgs),
     /// Run a demo: an emulated LastPass company, listed through the real client.
     Demo(DemoArgs),
     /// Run the LastPass Enterprise API emulator on its own.
@@ -121,6 +123,17 @@ pub struct TokenCreateArgs {
 pub struct TokenRevokeArgs {
     /// The token's name.
     pub name: String,
+}
+
+/// `lpgate serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the line printed says which).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Do not run scheduled syncs (serve the API over what is stored).
+    #[arg(long)]
+    pub no_scheduler: bool,
 }
 
 /// `lpgate account …`.

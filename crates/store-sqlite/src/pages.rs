@@ -21,15 +21,14 @@ pub fn page(conn: &Connection, q: &UserPageQuery) -> StoreResult<Vec<UserRow>> {
         "{SELECT}
          WHERE (?1 IS NULL OR a.name = ?1)
            AND (?2 IS NULL OR u.status = ?2)
-           AND (?3 = 0 OR u.admin = 1)
+           AND (?3 IS NULL OR u.admin = ?3)
            AND (?4 IS NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id AND m.group_name = ?4))
            AND (?5 IS NULL OR instr(lower(u.email), lower(?5)) > 0 OR instr(lower(u.fullname), lower(?5)) > 0)
            AND (?6 IS NULL OR (a.name, u.email) > (?6, ?7))
          ORDER BY a.name, u.email
          LIMIT ?8"
     );
-    let f = &q.filter;
-    let status = f.status.as_deref().map(str::to_ascii_lowercase);
+    let status = q.status.as_deref().map(str::to_ascii_lowercase);
     let (after_account, after_email) = match &q.after {
         Some((a, e)) => (Some(a.as_str()), Some(e.as_str())),
         None => (None, None),
@@ -37,10 +36,10 @@ pub fn page(conn: &Connection, q: &UserPageQuery) -> StoreResult<Vec<UserRow>> {
     let mut stmt = conn.prepare_cached(&sql).map_err(backend(ctx))?;
     stmt.query_map(
         params![
-            f.account,
+            q.account,
             status,
-            f.admin_only,
-            f.group,
+            q.admin,
+            q.group,
             q.text,
             after_account,
             after_email,

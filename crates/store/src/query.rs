@@ -23,8 +23,14 @@ pub struct UserQuery {
 /// pages never shift the rest: a row present throughout is returned exactly once.
 #[derive(Debug, Clone, Default)]
 pub struct UserPageQuery {
-    /// The filter (its `as_of` is ignored: pages read the current directory).
-    pub filter: UserQuery,
+    /// Only this account (by name).
+    pub account: Option<String>,
+    /// Only this status (`active`, `suspended`, `staged`, `deprovisioned`).
+    pub status: Option<String>,
+    /// Only admins (`Some(true)`) or only non-admins (`Some(false)`).
+    pub admin: Option<bool>,
+    /// Only members of this group.
+    pub group: Option<String>,
     /// Only users whose email or full name contains this text (case-insensitive).
     pub text: Option<String>,
     /// Continue after this `(account name, email)` key, exclusive.

@@ -8,6 +8,8 @@ mod emulator;
 mod init;
 mod list;
 mod notifications;
+mod schedule;
+mod serve;
 mod sync;
 mod token;
 mod watch;
@@ -50,6 +52,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Approve(a) => act::approve(g, a).await,
         Command::Audit(a) => act::audit(g, a).await,
         Command::Token(c) => token::run(g, c).await,
+        Command::Serve(a) => serve::run(g, a).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Emulator(args) => emulator::run(args).await,
         Command::Bench(args) => match args.what {

@@ -10,5 +10,6 @@ mod demo;
 mod helpers;
 mod listing;
 mod notifications;
+mod serve;
 mod tokens;
 mod watch;

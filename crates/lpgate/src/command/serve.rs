@@ -1,0 +1,75 @@
+//! `lpgate serve`: the HTTP server and the scheduler in one process, until SIGINT or SIGTERM.
+//! On a signal the server stops accepting, lets in-flight requests finish, and the scheduler
+//! finishes the sync it is running (never cut half-way) before the process exits.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use lpgate_server::{AppState, router, serve};
+use tokio::sync::watch;
+
+use crate::cli::{GlobalArgs, ServeArgs};
+use crate::command::schedule;
+use crate::context::Ctx;
+
+/// Serves the API and runs the scheduler until a signal.
+pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
+    let ctx = Arc::new(Ctx::open(global).await?);
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("Failed to listen on {}", args.bind))?;
+    let addr = listener
+        .local_addr()
+        .context("Failed to read the listening address")?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    // The scheduler runs in this task, beside the server (not spawned: the store's futures
+    // are not provably `Send` for every lifetime, and nothing is gained by another task).
+    let scheduler = {
+        let ctx = ctx.clone();
+        let stop = stop_rx.clone();
+        let enabled = !args.no_scheduler;
+        async move {
+            if enabled {
+                schedule::run(ctx, stop).await;
+            }
+        }
+    };
+    let state = AppState::new(ctx.store.clone(), ctx.key.token_key());
+    let app = router(state);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        eprintln!("lpgate: stopping (finishing in-flight requests and syncs)");
+        let _ = stop_tx.send(true);
+    });
+    let mut server_stop = stop_rx;
+    println!("lpgate serving on http://{addr}");
+    let server = serve(listener, app, async move {
+        let _ = server_stop.wait_for(|stop| *stop).await;
+    });
+    let (served, ()) = tokio::join!(server, scheduler);
+    served.context("The HTTP server failed")?;
+    eprintln!("lpgate: stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,33 @@
+//! `GET /v1/findings`: what the rules matched, newest first.
+
+use axum::extract::{RawQuery, State};
+use axum::routing::get;
+use axum::{Extension, Router};
+use lpgate_store::{FindingQuery, FindingRow, Store};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::params::Params;
+use crate::reply::Page;
+use crate::state::AppState;
+use crate::v1::account_param;
+
+/// The finding routes.
+pub fn routes<S: Store>() -> Router<AppState<S>> {
+    Router::new().route("/findings", get(index::<S>))
+}
+
+async fn index<S: Store>(
+    State(state): State<AppState<S>>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> Result<Page<FindingRow>, ApiError> {
+    let p = Params::parse(raw.as_deref(), &["account", "rule", "open", "limit"])?;
+    let query = FindingQuery {
+        account: account_param(&state, &caller, &p).await?,
+        rule: p.get("rule").map(str::to_string),
+        open_only: p.bool("open")?.unwrap_or(false),
+        limit: p.limit()?,
+    };
+    Ok(Page::all(state.store.list_findings(query).await?))
+}

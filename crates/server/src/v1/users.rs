@@ -1,0 +1,85 @@
+//! `GET /v1/users` (filters, keyset cursor pagination) and `GET /v1/users/{id}`.
+//!
+//! Pages are keyset-based on (account, email): a sync between two pages cannot shift rows,
+//! so a user present throughout appears exactly once in a walk of all pages.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::routing::get;
+use axum::{Extension, Router};
+use lpgate_domain::AccountStatus;
+use lpgate_store::{Store, StoreError, UserPageQuery, UserRow};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::params::{Params, decode_cursor, encode_cursor};
+use crate::reply::{One, Page};
+use crate::state::AppState;
+use crate::v1::account_param;
+
+/// The user routes.
+pub fn routes<S: Store>() -> Router<AppState<S>> {
+    Router::new()
+        .route("/users", get(index::<S>))
+        .route("/users/{id}", get(show::<S>))
+}
+
+const PARAMS: &[&str] = &[
+    "status", "admin", "group", "account", "q", "limit", "cursor",
+];
+
+async fn index<S: Store>(
+    State(state): State<AppState<S>>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> Result<Page<UserRow>, ApiError> {
+    let p = Params::parse(raw.as_deref(), PARAMS)?;
+    let limit = p.limit()?;
+    let status = match p.get("status") {
+        None => None,
+        Some(s) => Some(
+            s.parse::<AccountStatus>()
+                .map_err(|e| ApiError::invalid("status", e.to_string()))?,
+        ),
+    };
+    let text = p.get("q").map(str::trim).filter(|q| !q.is_empty());
+    if text.is_some_and(|q| q.chars().count() > 200) {
+        return Err(ApiError::invalid("q", "q is longer than 200 characters"));
+    }
+    let query = UserPageQuery {
+        account: account_param(&state, &caller, &p).await?,
+        status: status.map(|s| s.as_str().to_string()),
+        admin: p.bool("admin")?,
+        group: p.get("group").map(str::to_string),
+        text: text.map(str::to_string),
+        after: p.get("cursor").map(decode_cursor).transpose()?,
+        limit: limit + 1,
+    };
+    let mut rows = state.store.page_users(query).await?;
+    let next_cursor = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|u| encode_cursor(&u.account, &u.email))
+    } else {
+        None
+    };
+    Ok(Page {
+        result: rows,
+        next_cursor,
+    })
+}
+
+async fn show<S: Store>(
+    State(state): State<AppState<S>>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<One<UserRow>, ApiError> {
+    Params::parse(raw.as_deref(), &[])?;
+    let Ok(id) = id.parse::<i64>() else {
+        return Err(ApiError::not_found("user"));
+    };
+    match state.store.user_by_id(id).await {
+        Ok(u) if caller.sees(&u.account) => Ok(One(u)),
+        Ok(_) | Err(StoreError::NotFound { .. }) => Err(ApiError::not_found("user")),
+        Err(e) => Err(e.into()),
+    }
+}
