@@ -36,6 +36,9 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Create the data directory, its config, the store and the master key.
     Init,
+    /// Show the effective configuration (file plus LPGATE_* variables), secrets masked.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Link, list, check and manage LastPass business accounts.
     #[command(subcommand)]
     Account(AccountCommand),
@@ -134,6 +137,13 @@ pub struct ServeArgs {
     /// Do not run scheduled syncs (serve the API over what is stored).
     #[arg(long)]
     pub no_scheduler: bool,
+}
+
+/// `lpgate config …`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration as TOML, secrets masked.
+    Show,
 }
 
 /// `lpgate account …`.

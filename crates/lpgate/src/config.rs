@@ -19,8 +19,8 @@ event_backfill_days = 7
 max_shrink_share = 0.5
 
 [query]
-# `lpgate query` (and the API later) cancels a query after this many seconds...
-timeout_secs = 10
+# `lpgate query` (and the API) cancels a query after this many seconds...
+timeout_secs = 10.0
 # ...and returns at most this many rows.
 max_rows = 10000
 
@@ -294,10 +294,26 @@ impl Default for SyncConfig {
 impl Config {
     /// Reads and validates the file.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
+        Ok(Self::load_effective(path)?.0)
+    }
+
+    /// Reads the file, applies `LPGATE_*` overrides from the environment, validates, and
+    /// also returns the effective settings as TOML (for `config show`).
+    pub fn load_effective(path: &Path) -> anyhow::Result<(Self, toml::Value)> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("Failed to read {}", path.display()))?;
-        let config: Config = toml::from_str(&text)
+        let mut value: toml::Value = toml::from_str(&text)
             .with_context(|| format!("Invalid configuration in {}", path.display()))?;
+        let defaults: toml::Value = toml::from_str(DEFAULT_CONFIG)
+            .context("the built-in default configuration does not parse")?;
+        crate::config_env::apply(&mut value, &defaults, std::env::vars())
+            .context("Invalid configuration in the environment")?;
+        let config: Config = value.clone().try_into().with_context(|| {
+            format!(
+                "Invalid configuration in {} (or LPGATE_* variables)",
+                path.display()
+            )
+        })?;
         if config.version != 1 {
             anyhow::bail!(
                 "{}: unsupported version {} (this lpgate reads version 1)",
@@ -355,7 +371,7 @@ impl Config {
                 config.sync.default_interval_secs
             );
         }
-        Ok(config)
+        Ok((config, value))
     }
 }
 

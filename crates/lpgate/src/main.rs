@@ -4,6 +4,7 @@
 mod cli;
 mod command;
 mod config;
+mod config_env;
 mod context;
 mod logging;
 mod output;

@@ -33,6 +33,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let g = &cli.global;
     match cli.command {
         Command::Init => init::run(g).await,
+        Command::Config(crate::cli::ConfigCommand::Show) => config_show(g),
         Command::Account(cmd) => account::run(g, cmd).await,
         Command::Sync(a) => sync::run(g, a).await,
         Command::Users(a) => list::users(g, a).await,
@@ -62,6 +63,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             BenchWhat::Act(a) => bench::act(a).await,
         },
     }
+}
+
+/// `lpgate config show`: the file plus the environment, validated, secrets masked.
+fn config_show(g: &crate::cli::GlobalArgs) -> anyhow::Result<()> {
+    let dir = crate::context::data_dir(g)?;
+    let path = dir.join(crate::context::CONFIG_FILE);
+    if !path.exists() {
+        anyhow::bail!(
+            "{} is not an lpgate data directory (no {}); run `lpgate init` first",
+            dir.display(),
+            crate::context::CONFIG_FILE
+        );
+    }
+    let (_, value) = crate::config::Config::load_effective(&path)?;
+    print!("{}", toml::to_string(&crate::config_env::masked(&value))?);
+    Ok(())
 }
 
 /// A plan held for approval: exit status 3, so scripts can tell it from a failure.

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod act;
+mod config;
 mod crash;
 mod demo;
 mod helpers;
