@@ -176,6 +176,15 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn group_by_id(&self, id: String) -> StoreResult<GroupRow> {
+        self.read("read group", move |c| crate::metrics::group_by_id(c, &id))
+            .await
+    }
+
+    async fn metrics(&self) -> StoreResult<lpgate_store::MetricsSnapshot> {
+        self.read("read metrics", crate::metrics::snapshot).await
+    }
+
     async fn list_folders(&self, account: Option<String>) -> StoreResult<Vec<FolderRow>> {
         self.read("list folders", move |c| {
             read::folders(c, account.as_deref())

@@ -12,6 +12,7 @@ mod accounts;
 mod act;
 mod api;
 mod lock;
+mod metrics;
 mod pages;
 mod read;
 mod rows;

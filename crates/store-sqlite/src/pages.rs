@@ -25,6 +25,7 @@ pub fn page(conn: &Connection, q: &UserPageQuery) -> StoreResult<Vec<UserRow>> {
            AND (?4 IS NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id AND m.group_name = ?4))
            AND (?5 IS NULL OR instr(lower(u.email), lower(?5)) > 0 OR instr(lower(u.fullname), lower(?5)) > 0)
            AND (?6 IS NULL OR (a.name, u.email) > (?6, ?7))
+           AND (?9 IS NULL OR u.valid_from >= ?9)
          ORDER BY a.name, u.email
          LIMIT ?8"
     );
@@ -43,7 +44,8 @@ pub fn page(conn: &Connection, q: &UserPageQuery) -> StoreResult<Vec<UserRow>> {
             q.text,
             after_account,
             after_email,
-            q.limit as i64
+            q.limit as i64,
+            q.updated_since.map(crate::rows::utc)
         ],
         user_from_row,
     )

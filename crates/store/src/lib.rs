@@ -9,6 +9,7 @@
 mod account;
 mod act;
 mod error;
+mod metrics;
 mod query;
 mod store;
 mod sync;
@@ -21,6 +22,7 @@ pub use act::{
     PlanRow, PlanState,
 };
 pub use error::{StoreError, StoreResult};
+pub use metrics::{LabelledCount, LastSync, MetricsSnapshot, SYNC_DURATION_BUCKETS, SyncHistogram};
 pub use query::{ChangeRow, EventRow, FolderRow, GroupRow, UserPageQuery, UserQuery, UserRow};
 pub use store::{AccountLock, Store};
 pub use sync::{

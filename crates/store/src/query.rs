@@ -33,6 +33,8 @@ pub struct UserPageQuery {
     pub group: Option<String>,
     /// Only users whose email or full name contains this text (case-insensitive).
     pub text: Option<String>,
+    /// Only users whose current version began (their last change) at or after this instant.
+    pub updated_since: Option<DateTime<Utc>>,
     /// Continue after this `(account name, email)` key, exclusive.
     pub after: Option<(String, String)>,
     /// At most this many rows.

@@ -134,6 +134,11 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         account: Option<String>,
     ) -> impl Future<Output = StoreResult<Vec<GroupRow>>> + Send;
+    /// One group by its API id (as [`GroupRow::id`]), with its member count (`NotFound` when
+    /// there is none).
+    fn group_by_id(&self, id: String) -> impl Future<Output = StoreResult<GroupRow>> + Send;
+    /// The counts `GET /metrics` reports, read in one call.
+    fn metrics(&self) -> impl Future<Output = StoreResult<crate::MetricsSnapshot>> + Send;
     /// Shared folders with member counts.
     fn list_folders(
         &self,

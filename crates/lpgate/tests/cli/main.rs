@@ -12,5 +12,6 @@ mod helpers;
 mod listing;
 mod notifications;
 mod serve;
+mod serve_reads;
 mod tokens;
 mod watch;

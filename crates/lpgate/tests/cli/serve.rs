@@ -10,9 +10,9 @@ use serde_json::Value;
 
 use crate::helpers::{CID, Env, env, path};
 
-struct Server {
-    child: Child,
-    base: String,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) base: String,
 }
 
 impl Drop for Server {
@@ -23,7 +23,7 @@ impl Drop for Server {
 }
 
 /// Starts `lpgate serve --bind 127.0.0.1:0 --no-scheduler` and waits for its ready line.
-async fn start(env: &Env) -> Server {
+pub(crate) async fn start(env: &Env) -> Server {
     let mut cmd = env.cmd(&["serve", "--bind", "127.0.0.1:0", "--no-scheduler"]);
     cmd.stdout(Stdio::piped()).stderr(Stdio::null());
     let mut child = cmd.spawn().unwrap();
@@ -44,7 +44,7 @@ async fn start(env: &Env) -> Server {
     Server { child, base }
 }
 
-async fn token(env: &Env, name: &str, scope: &str, account: Option<&str>) -> String {
+pub(crate) async fn token(env: &Env, name: &str, scope: &str, account: Option<&str>) -> String {
     let mut args = vec!["token", "create", name, "--scope", scope];
     if let Some(a) = account {
         args.extend(["--account", a]);
@@ -52,7 +52,7 @@ async fn token(env: &Env, name: &str, scope: &str, account: Option<&str>) -> Str
     env.ok(&args).await.trim().to_string()
 }
 
-async fn get(s: &Server, token: Option<&str>, path: &str) -> (u16, Value) {
+pub(crate) async fn get(s: &Server, token: Option<&str>, path: &str) -> (u16, Value) {
     let mut req = reqwest::Client::new().get(format!("{}{path}", s.base));
     if let Some(t) = token {
         req = req.bearer_auth(t);
@@ -67,7 +67,7 @@ async fn get(s: &Server, token: Option<&str>, path: &str) -> (u16, Value) {
 }
 
 /// Links a second account, `beta`, backed by its own emulated company.
-async fn second_account(env: &Env) -> lpgate_emulator::RunningEmulator {
+pub(crate) async fn second_account(env: &Env) -> lpgate_emulator::RunningEmulator {
     let creds = Credentials {
         cid: CID + 1,
         provhash: crate::helpers::HASH.into(),
@@ -237,7 +237,7 @@ async fn repeated_bad_tokens_are_rate_limited() {
 }
 
 /// LastPass API call to the emulator in-process.
-fn emu_call(env: &Env, cmd: &str, data: Value) {
+pub(crate) fn emu_call(env: &Env, cmd: &str, data: Value) {
     let body = serde_json::json!({
         "cid": CID, "provhash": crate::helpers::HASH, "cmd": cmd, "data": data
     });

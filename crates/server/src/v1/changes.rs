@@ -19,8 +19,13 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
     Router::new().route("/changes", get(index::<S>))
 }
 
-/// `since`: an RFC 3339 instant, or `7d`, `12h`, `30m` ago.
-fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
+/// An instant parameter (`since`, `updated_since`): an RFC 3339 instant, or `7d`, `12h`,
+/// `30m` ago. A bad value is a 400 naming `field`.
+pub(crate) fn parse_since(
+    field: &str,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, ApiError> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&Utc));
     }
@@ -35,8 +40,8 @@ fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError
             Ok(now - chrono::Duration::seconds(n * secs))
         }
         _ => Err(ApiError::invalid(
-            "since",
-            format!("invalid since {text:?}: expected an RFC 3339 time or 7d, 12h, 30m"),
+            field,
+            format!("invalid {field} {text:?}: expected an RFC 3339 time or 7d, 12h, 30m"),
         )),
     }
 }
@@ -49,7 +54,7 @@ async fn index<S: Store>(
     let p = Params::parse(raw.as_deref(), &["account", "since", "kind", "limit"])?;
     let since = p
         .get("since")
-        .map(|s| parse_since(s, Utc::now()))
+        .map(|s| parse_since("since", s, Utc::now()))
         .transpose()?;
     let kind = match p.get("kind") {
         Some(k) if ChangeKind::parse(k).is_none() => {

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod changes;
+mod directory;
 mod findings;
 mod groups;
 mod users;
@@ -24,6 +25,7 @@ pub fn routes<S: Store>(state: AppState<S>) -> Router<AppState<S>> {
         .merge(groups::routes())
         .merge(findings::routes())
         .merge(changes::routes())
+        .merge(directory::routes())
         .route_layer(from_fn_with_state(state, authenticate::<S>))
 }
 

@@ -15,6 +15,7 @@ use crate::params::{Params, decode_cursor, encode_cursor};
 use crate::reply::{One, Page};
 use crate::state::AppState;
 use crate::v1::account_param;
+use crate::v1::changes::parse_since;
 
 /// The user routes.
 pub fn routes<S: Store>() -> Router<AppState<S>> {
@@ -24,8 +25,40 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
 }
 
 const PARAMS: &[&str] = &[
-    "status", "admin", "group", "account", "q", "limit", "cursor",
+    "status",
+    "admin",
+    "role",
+    "updated_since",
+    "group",
+    "account",
+    "q",
+    "limit",
+    "cursor",
 ];
+
+/// `role` (`admin` or `user`) and `admin` (true/false) are two spellings of one filter; both
+/// may be given only when they agree.
+fn admin_filter(p: &Params) -> Result<Option<bool>, ApiError> {
+    let admin = p.bool("admin")?;
+    let role = match p.get("role") {
+        None => None,
+        Some("admin") => Some(true),
+        Some("user") => Some(false),
+        Some(r) => {
+            return Err(ApiError::invalid(
+                "role",
+                format!("unknown role {r:?}: expected admin or user"),
+            ));
+        }
+    };
+    match (admin, role) {
+        (Some(a), Some(r)) if a != r => Err(ApiError::invalid(
+            "role",
+            "role and admin disagree; give one of them",
+        )),
+        (a, r) => Ok(a.or(r)),
+    }
+}
 
 async fn index<S: Store>(
     State(state): State<AppState<S>>,
@@ -48,9 +81,13 @@ async fn index<S: Store>(
     let query = UserPageQuery {
         account: account_param(&state, &caller, &p).await?,
         status: status.map(|s| s.as_str().to_string()),
-        admin: p.bool("admin")?,
+        admin: admin_filter(&p)?,
         group: p.get("group").map(str::to_string),
         text: text.map(str::to_string),
+        updated_since: p
+            .get("updated_since")
+            .map(|t| parse_since("updated_since", t, chrono::Utc::now()))
+            .transpose()?,
         after: p.get("cursor").map(decode_cursor).transpose()?,
         limit: limit + 1,
     };

@@ -1,0 +1,139 @@
+//! The rest of the directory, read-only: `GET /v1/roles`, `GET /v1/users/{id}/roles`,
+//! `GET /v1/groups/{id}/members` (keyset pages like `/v1/users`), `GET /v1/folders` and
+//! `GET /v1/events`.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::routing::get;
+use axum::{Extension, Router};
+use chrono::Utc;
+use lpgate_store::{EventRow, FolderRow, Store, StoreError, UserPageQuery, UserRow};
+use serde::Serialize;
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::params::{Params, decode_cursor, encode_cursor};
+use crate::reply::Page;
+use crate::state::AppState;
+use crate::v1::account_param;
+use crate::v1::changes::parse_since;
+
+/// The directory routes.
+pub fn routes<S: Store>() -> Router<AppState<S>> {
+    Router::new()
+        .route("/roles", get(roles))
+        .route("/users/{id}/roles", get(user_roles::<S>))
+        .route("/groups/{id}/members", get(group_members::<S>))
+        .route("/folders", get(folders::<S>))
+        .route("/events", get(events::<S>))
+}
+
+/// A LastPass role. LastPass Enterprise has two for provisioning: company admins and users.
+#[derive(Debug, Clone, Serialize)]
+pub struct Role {
+    /// `admin` or `user` (what a user's `role` field holds).
+    pub id: &'static str,
+    /// What it means.
+    pub description: &'static str,
+}
+
+/// Every role, in a fixed order.
+pub const ROLES: [Role; 2] = [
+    Role {
+        id: "admin",
+        description: "company administrator in the LastPass Admin Console",
+    },
+    Role {
+        id: "user",
+        description: "member of the company without administrative rights",
+    },
+];
+
+fn role(id: &str) -> Role {
+    ROLES.iter().find(|r| r.id == id).cloned().unwrap_or(Role {
+        id: "user",
+        description: ROLES[1].description,
+    })
+}
+
+async fn roles(RawQuery(raw): RawQuery) -> Result<Page<Role>, ApiError> {
+    Params::parse(raw.as_deref(), &[])?;
+    Ok(Page::all(ROLES.to_vec()))
+}
+
+async fn user_roles<S: Store>(
+    State(state): State<AppState<S>>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Page<Role>, ApiError> {
+    Params::parse(raw.as_deref(), &[])?;
+    let Ok(id) = id.parse::<i64>() else {
+        return Err(ApiError::not_found("user"));
+    };
+    match state.store.user_by_id(id).await {
+        Ok(u) if caller.sees(&u.account) => Ok(Page::all(vec![role(&u.role)])),
+        Ok(_) | Err(StoreError::NotFound { .. }) => Err(ApiError::not_found("user")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn group_members<S: Store>(
+    State(state): State<AppState<S>>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Page<UserRow>, ApiError> {
+    let p = Params::parse(raw.as_deref(), &["limit", "cursor"])?;
+    let limit = p.limit()?;
+    let after = p.get("cursor").map(decode_cursor).transpose()?;
+    let group = match state.store.group_by_id(id).await {
+        Ok(g) if caller.sees(&g.account) => g,
+        Ok(_) | Err(StoreError::NotFound { .. }) => return Err(ApiError::not_found("group")),
+        Err(e) => return Err(e.into()),
+    };
+    let query = UserPageQuery {
+        account: Some(group.account),
+        group: Some(group.name),
+        after,
+        limit: limit + 1,
+        ..UserPageQuery::default()
+    };
+    let mut rows = state.store.page_users(query).await?;
+    let next_cursor = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|u| encode_cursor(&u.account, &u.email))
+    } else {
+        None
+    };
+    Ok(Page {
+        result: rows,
+        next_cursor,
+    })
+}
+
+async fn folders<S: Store>(
+    State(state): State<AppState<S>>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> Result<Page<FolderRow>, ApiError> {
+    let p = Params::parse(raw.as_deref(), &["account"])?;
+    let account = account_param(&state, &caller, &p).await?;
+    Ok(Page::all(state.store.list_folders(account).await?))
+}
+
+async fn events<S: Store>(
+    State(state): State<AppState<S>>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> Result<Page<EventRow>, ApiError> {
+    let p = Params::parse(raw.as_deref(), &["account", "since", "limit"])?;
+    let since = p
+        .get("since")
+        .map(|s| parse_since("since", s, Utc::now()))
+        .transpose()?;
+    let limit = p.limit()?;
+    let account = account_param(&state, &caller, &p).await?;
+    Ok(Page::all(
+        state.store.list_events(account, since, limit).await?,
+    ))
+}
