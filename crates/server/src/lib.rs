@@ -9,6 +9,7 @@
 mod auth;
 mod error;
 mod health;
+mod metrics;
 mod params;
 mod ratelimit;
 mod reply;
@@ -33,8 +34,13 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub fn router<S: Store>(state: AppState<S>) -> Router {
     Router::new()
         .merge(health::routes())
+        .merge(metrics::routes(state.clone()))
         .nest("/v1", v1::routes(state.clone()))
         .fallback(error::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.http.clone(),
+            metrics::track,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }

@@ -16,6 +16,8 @@ pub struct AppState<S: Store> {
     pub(crate) token_key: TokenKey,
     pub(crate) tokens: Arc<TokenCache>,
     pub(crate) failures: Arc<FailureLimiter>,
+    /// HTTP request counts for `/metrics`.
+    pub(crate) http: Arc<crate::metrics::HttpMetrics>,
 }
 
 impl<S: Store> AppState<S> {
@@ -27,6 +29,7 @@ impl<S: Store> AppState<S> {
             token_key,
             tokens: Arc::new(TokenCache::default()),
             failures: Arc::new(FailureLimiter::default()),
+            http: Arc::new(crate::metrics::HttpMetrics::default()),
         }
     }
 
