@@ -7,9 +7,11 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod auth;
+mod body;
 mod error;
 mod health;
 mod metrics;
+mod ops;
 mod params;
 mod ratelimit;
 mod reply;
@@ -25,6 +27,7 @@ use lpgate_store::Store;
 
 pub use auth::Caller;
 pub use error::ApiError;
+pub use ops::{ActSettings, Operations};
 pub use state::AppState;
 
 /// Largest request body accepted; larger ones get 413 before any handler runs.

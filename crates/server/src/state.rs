@@ -18,6 +18,8 @@ pub struct AppState<S: Store> {
     pub(crate) failures: Arc<FailureLimiter>,
     /// HTTP request counts for `/metrics`.
     pub(crate) http: Arc<crate::metrics::HttpMetrics>,
+    /// What the write endpoints need; `None` answers them 503.
+    pub(crate) ops: Option<Arc<crate::ops::Ops>>,
 }
 
 impl<S: Store> AppState<S> {
@@ -30,6 +32,7 @@ impl<S: Store> AppState<S> {
             tokens: Arc::new(TokenCache::default()),
             failures: Arc::new(FailureLimiter::default()),
             http: Arc::new(crate::metrics::HttpMetrics::default()),
+            ops: None,
         }
     }
 
@@ -37,5 +40,23 @@ impl<S: Store> AppState<S> {
     pub fn with_failure_limit(mut self, max_failures: u32, window: std::time::Duration) -> Self {
         self.failures = Arc::new(FailureLimiter::new(max_failures, window));
         self
+    }
+
+    /// The same state with what the write endpoints need (account administration, plans,
+    /// syncs, queries, the proxy).
+    pub fn with_operations(mut self, operations: crate::ops::Operations) -> Self {
+        self.ops = Some(Arc::new(crate::ops::Ops::new(operations)));
+        self
+    }
+
+    /// The write endpoints' settings, or 503 when the server was started without them.
+    pub(crate) fn ops(&self) -> Result<&crate::ops::Ops, crate::error::ApiError> {
+        self.ops.as_deref().ok_or_else(|| {
+            crate::error::ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "not_configured",
+                "this server was started without write settings",
+            )
+        })
     }
 }

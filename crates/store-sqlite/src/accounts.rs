@@ -112,6 +112,34 @@ pub fn set_provhash(conn: &Connection, name: &str, sealed: Vec<u8>) -> StoreResu
     changed(n, name)
 }
 
+pub fn set_interval(conn: &Connection, name: &str, secs: i64) -> StoreResult<()> {
+    let n = conn
+        .execute(
+            "UPDATE accounts SET sync_interval_secs = ?2 WHERE name = ?1",
+            params![name, secs],
+        )
+        .map_err(backend("update account"))?;
+    changed(n, name)
+}
+
+pub fn rename(conn: &Connection, name: &str, new_name: &str) -> StoreResult<()> {
+    let res = conn.execute(
+        "UPDATE accounts SET name = ?2 WHERE name = ?1",
+        params![name, new_name],
+    );
+    match res {
+        Ok(n) => changed(n, name),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Err(StoreError::Conflict(format!(
+                "an account named {new_name:?} already exists"
+            )))
+        }
+        Err(e) => Err(backend("rename account")(e)),
+    }
+}
+
 pub fn remove(conn: &mut Connection, name: &str) -> StoreResult<()> {
     let ctx = "remove account";
     let tx = conn.transaction().map_err(backend(ctx))?;

@@ -48,6 +48,22 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn set_account_interval(&self, name: &str, secs: i64) -> StoreResult<()> {
+        let name = name.to_string();
+        self.write("update account", move |c| {
+            accounts::set_interval(c, &name, secs)
+        })
+        .await
+    }
+
+    async fn rename_account(&self, name: &str, new_name: &str) -> StoreResult<()> {
+        let (name, new_name) = (name.to_string(), new_name.to_string());
+        self.write("rename account", move |c| {
+            accounts::rename(c, &name, &new_name)
+        })
+        .await
+    }
+
     async fn remove_account(&self, name: &str) -> StoreResult<()> {
         let name = name.to_string();
         self.write("remove account", move |c| accounts::remove(c, &name))
@@ -153,6 +169,11 @@ impl Store for SqliteStore {
             sync::fail_run(c, run, now, &error)
         })
         .await
+    }
+
+    async fn sync_run(&self, id: i64) -> StoreResult<SyncRunRow> {
+        self.read("read sync run", move |c| sync::run_by_id(c, id))
+            .await
     }
 
     async fn list_runs(

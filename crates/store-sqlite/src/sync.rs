@@ -109,6 +109,23 @@ pub fn list_runs(
         .map_err(backend("list sync runs"))
 }
 
+pub fn run_by_id(conn: &Connection, id: i64) -> StoreResult<SyncRunRow> {
+    conn.query_row(
+        &format!(
+            "SELECT {RUN_COLUMNS} FROM sync_runs r JOIN accounts a ON a.id = r.account_id
+             WHERE r.id = ?1"
+        ),
+        [id],
+        run_from_row,
+    )
+    .optional()
+    .map_err(backend("read sync run"))?
+    .ok_or_else(|| lpgate_store::StoreError::NotFound {
+        what: "sync run",
+        name: id.to_string(),
+    })
+}
+
 pub fn event_watermark(
     conn: &Connection,
     account: AccountId,

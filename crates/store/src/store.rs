@@ -50,6 +50,19 @@ pub trait Store: Clone + Send + Sync + 'static {
         name: &str,
         sealed: Vec<u8>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Changes how often the scheduler syncs an account.
+    fn set_account_interval(
+        &self,
+        name: &str,
+        secs: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Renames an account (`Conflict` when the new name is taken). Everything stored about it
+    /// follows (it is keyed by id).
+    fn rename_account(
+        &self,
+        name: &str,
+        new_name: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Removes an account and everything stored about it.
     fn remove_account(&self, name: &str) -> impl Future<Output = StoreResult<()>> + Send;
 
@@ -108,6 +121,8 @@ pub trait Store: Clone + Send + Sync + 'static {
         now: DateTime<Utc>,
         error: String,
     ) -> impl Future<Output = StoreResult<SyncRunRow>> + Send;
+    /// One run by id (`NotFound` when there is none).
+    fn sync_run(&self, id: i64) -> impl Future<Output = StoreResult<SyncRunRow>> + Send;
     /// Recent runs, newest first.
     fn list_runs(
         &self,

@@ -3,9 +3,12 @@
 //! finishes the sync it is running (never cut half-way) before the process exits.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
-use lpgate_server::{AppState, router, serve};
+use lpgate_engine::SyncOptions;
+use lpgate_server::{ActSettings, AppState, Operations, router, serve};
+use lpgate_store::QueryLimits;
 use tokio::sync::watch;
 
 use crate::cli::{GlobalArgs, ServeArgs};
@@ -34,7 +37,8 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
             }
         }
     };
-    let state = AppState::new(ctx.store.clone(), ctx.key.token_key());
+    let state =
+        AppState::new(ctx.store.clone(), ctx.key.token_key()).with_operations(operations(&ctx)?);
     let app = router(state);
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -50,6 +54,31 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     served.context("The HTTP server failed")?;
     eprintln!("lpgate: stopped");
     Ok(())
+}
+
+/// What the write endpoints need, from the installation's key and config.
+fn operations(ctx: &Ctx) -> anyhow::Result<Operations> {
+    let act = ctx.config.act.clone();
+    Ok(Operations {
+        key: ctx.key.clone(),
+        sync: SyncOptions {
+            event_backfill: Duration::from_secs(ctx.config.sync.event_backfill_days * 24 * 3600),
+            max_shrink_share: ctx.config.sync.max_shrink_share,
+            routing: ctx.config.notifications.routing()?,
+            ..SyncOptions::default()
+        },
+        rules: ctx.config.rules.clone(),
+        default_interval_secs: ctx.config.sync.default_interval_secs,
+        query: QueryLimits {
+            timeout: Duration::from_secs_f64(ctx.config.query.timeout_secs.max(0.1)),
+            max_rows: ctx.config.query.max_rows,
+        },
+        act: Arc::new(move |account: &str| ActSettings {
+            limits: act.limits(account),
+            policy: act.policy(account),
+            exclude: act.exclude(account),
+        }),
+    })
 }
 
 async fn wait_for_signal() {

@@ -14,5 +14,6 @@ mod notifications;
 mod serve;
 mod serve_metrics;
 mod serve_reads;
+mod serve_write;
 mod tokens;
 mod watch;

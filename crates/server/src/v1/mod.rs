@@ -2,10 +2,13 @@
 //! here sits behind token authentication.
 
 mod accounts;
+mod admin;
 mod changes;
 mod directory;
 mod findings;
 mod groups;
+mod plans;
+mod query;
 mod users;
 
 use axum::Router;
@@ -25,6 +28,9 @@ pub fn routes<S: Store>(state: AppState<S>) -> Router<AppState<S>> {
         .merge(groups::routes())
         .merge(findings::routes())
         .merge(changes::routes())
+        .merge(admin::routes())
+        .merge(plans::routes())
+        .merge(query::routes())
         .merge(directory::routes())
         .route_layer(from_fn_with_state(state, authenticate::<S>))
 }
