@@ -19,10 +19,26 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/readyz", get(readyz::<S>))
 }
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "health",
+    summary = "The process answers (no token)",
+    responses((status = 200, description = "OK", body = crate::v1::openapi::Item<serde_json::Value>), (status = "default", description = "Error envelope", body = crate::v1::openapi::ErrorBody)),
+)]
 async fn healthz() -> One<serde_json::Value> {
     One(json!({"status": "ok"}))
 }
 
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "health",
+    summary = "The store answers too (no token); 503 when it does not",
+    responses((status = 200, description = "OK", body = crate::v1::openapi::Item<serde_json::Value>), (status = "default", description = "Error envelope", body = crate::v1::openapi::ErrorBody)),
+)]
 async fn readyz<S: Store>(
     State(state): State<AppState<S>>,
 ) -> Result<One<serde_json::Value>, ApiError> {

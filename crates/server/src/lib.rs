@@ -38,6 +38,7 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
     Router::new()
         .merge(health::routes())
         .merge(metrics::routes(state.clone()))
+        .route("/openapi.json", axum::routing::get(v1::openapi::document))
         .nest("/v1", v1::routes(state.clone()))
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(

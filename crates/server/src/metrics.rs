@@ -112,6 +112,15 @@ impl Text {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "metrics",
+    summary = "Prometheus text exposition (read token)",
+    responses((status = 200, description = "OK", content_type = "text/plain; version=0.0.4", body = String), (status = "default", description = "Error envelope", body = crate::v1::openapi::ErrorBody)),
+    security(("bearer" = [])),
+)]
 async fn metrics<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,

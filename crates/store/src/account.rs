@@ -10,6 +10,7 @@ pub struct AccountId(pub i64);
 /// Where an account's Enterprise API lives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum AccountEndpoint {
     /// `us` or `eu`.
     Region(String),
@@ -38,8 +39,11 @@ pub struct NewAccount {
 
 /// An account as stored.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountRow {
     /// Store id.
+    // The API shows an account's name as its id.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub id: AccountId,
     /// Unique name.
     pub name: String,

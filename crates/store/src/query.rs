@@ -43,6 +43,7 @@ pub struct UserPageQuery {
 
 /// A user as listed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserRow {
     /// The store's row id of the user: stable for as long as the account is linked.
     pub id: i64,
@@ -78,6 +79,7 @@ pub struct UserRow {
 
 /// A group as listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupRow {
     /// Account name.
     pub account: String,
@@ -91,6 +93,7 @@ pub struct GroupRow {
 
 /// A shared folder as listed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FolderRow {
     /// Account name.
     pub account: String,
@@ -110,6 +113,7 @@ pub struct FolderRow {
 
 /// A change as listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangeRow {
     /// Account name.
     pub account: String,
@@ -131,6 +135,7 @@ pub struct ChangeRow {
 
 /// An event as listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventRow {
     /// Account name.
     pub account: String,

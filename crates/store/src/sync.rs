@@ -10,11 +10,13 @@ use crate::account::AccountId;
 
 /// The store's id of a sync run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunId(pub i64);
 
 /// How a sync run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RunOutcome {
     /// Still going (or its process died: the next run marks it interrupted).
     Running,
@@ -51,6 +53,7 @@ impl RunOutcome {
 
 /// One sync run as stored.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncRunRow {
     /// Run id.
     pub id: RunId,

@@ -70,6 +70,7 @@ pub struct SearchHit {
 
 /// A finding as listed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FindingRow {
     /// Store id.
     pub id: i64,

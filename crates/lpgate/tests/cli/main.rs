@@ -11,6 +11,7 @@ mod demo;
 mod helpers;
 mod listing;
 mod notifications;
+mod openapi;
 mod serve;
 mod serve_metrics;
 mod serve_reads;

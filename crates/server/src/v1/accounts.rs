@@ -26,6 +26,15 @@ fn out(row: &AccountRow) -> Value {
     v
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/accounts",
+    operation_id = "list_accounts",
+    tag = "accounts",
+    summary = "Linked accounts (an account's id is its name)",
+    responses((status = 200, description = "OK", body = crate::v1::openapi::List<lpgate_store::AccountRow>), (status = "default", description = "Error envelope", body = crate::v1::openapi::ErrorBody)),
+    security(("bearer" = [])),
+)]
 async fn index<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,
@@ -41,6 +50,16 @@ async fn index<S: Store>(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/accounts/{id}",
+    operation_id = "get_account",
+    tag = "accounts",
+    summary = "One account, with last_sync (the newest sync run)",
+    params(("id" = String, Path, description = "Account name")),
+    responses((status = 200, description = "OK", body = crate::v1::openapi::Item<lpgate_store::AccountRow>), (status = "default", description = "Error envelope", body = crate::v1::openapi::ErrorBody)),
+    security(("bearer" = [])),
+)]
 async fn show<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,

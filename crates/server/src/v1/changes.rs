@@ -46,6 +46,16 @@ pub(crate) fn parse_since(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/changes",
+    operation_id = "list_changes",
+    tag = "changes",
+    summary = "Recorded changes, newest first",
+    params(("since" = Option<String>, Query, description = "RFC 3339, or 7d, 12h, 30m ago"), ("kind" = Option<String>, Query, description = "Only this change kind"), ("account" = Option<String>, Query, description = "Only this account (by name)"), ("limit" = Option<usize>, Query, description = "Page size, 1 to 1000 (default 100)")),
+    responses((status = 200, description = "OK", body = crate::v1::openapi::List<lpgate_store::ChangeRow>), (status = "default", description = "Error envelope", body = crate::v1::openapi::ErrorBody)),
+    security(("bearer" = [])),
+)]
 async fn index<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,

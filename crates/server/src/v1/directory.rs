@@ -28,7 +28,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
 }
 
 /// A LastPass role. LastPass Enterprise has two for provisioning: company admins and users.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Role {
     /// `admin` or `user` (what a user's `role` field holds).
     pub id: &'static str,
@@ -55,11 +55,30 @@ fn role(id: &str) -> Role {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/roles",
+    operation_id = "list_roles",
+    tag = "roles",
+    summary = "The LastPass roles: admin and user",
+    responses((status = 200, description = "OK", body = crate::v1::openapi::List<Role>), (status = "default", description = "Error envelope", body = crate::v1::openapi::ErrorBody)),
+    security(("bearer" = [])),
+)]
 async fn roles(RawQuery(raw): RawQuery) -> Result<Page<Role>, ApiError> {
     Params::parse(raw.as_deref(), &[])?;
     Ok(Page::all(ROLES.to_vec()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/users/{id}/roles",
+    operation_id = "list_user_roles",
+    tag = "roles",
+    summary = "A user's role",
+    params(("id" = String, Path, description = "The user's id field")),
+    responses((status = 200, description = "OK", body = crate::v1::openapi::List<Role>), (status = "default", description = "Error envelope", body = crate::v1::openapi::ErrorBody)),
+    security(("bearer" = [])),
+)]
 async fn user_roles<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,
@@ -77,6 +96,16 @@ async fn user_roles<S: Store>(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/groups/{id}/members",
+    operation_id = "list_group_members",
+    tag = "groups",
+    summary = "A group's current members, in keyset pages like /v1/users",
+    params(("id" = String, Path, description = "The group's id as /v1/groups lists it"), ("limit" = Option<usize>, Query, description = "Page size, 1 to 1000 (default 100)"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page, unchanged")),
+    responses((status = 200, description = "OK", body = crate::v1::openapi::List<lpgate_store::UserRow>), (status = "default", description = "Error envelope", body = crate::v1::openapi::ErrorBody)),
+    security(("bearer" = [])),
+)]
 async fn group_members<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,
@@ -111,6 +140,16 @@ async fn group_members<S: Store>(
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/folders",
+    operation_id = "list_folders",
+    tag = "folders",
+    summary = "Shared folders with member counts",
+    params(("account" = Option<String>, Query, description = "Only this account (by name)")),
+    responses((status = 200, description = "OK", body = crate::v1::openapi::List<lpgate_store::FolderRow>), (status = "default", description = "Error envelope", body = crate::v1::openapi::ErrorBody)),
+    security(("bearer" = [])),
+)]
 async fn folders<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,
@@ -121,6 +160,16 @@ async fn folders<S: Store>(
     Ok(Page::all(state.store.list_folders(account).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/events",
+    operation_id = "list_events",
+    tag = "events",
+    summary = "Reporting events, newest first",
+    params(("since" = Option<String>, Query, description = "RFC 3339, or 7d, 12h, 30m ago"), ("account" = Option<String>, Query, description = "Only this account (by name)"), ("limit" = Option<usize>, Query, description = "Page size, 1 to 1000 (default 100)")),
+    responses((status = 200, description = "OK", body = crate::v1::openapi::List<lpgate_store::EventRow>), (status = "default", description = "Error envelope", body = crate::v1::openapi::ErrorBody)),
+    security(("bearer" = [])),
+)]
 async fn events<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,

@@ -17,6 +17,16 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
     Router::new().route("/findings", get(index::<S>))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/findings",
+    operation_id = "list_findings",
+    tag = "findings",
+    summary = "What the rules matched, newest first",
+    params(("account" = Option<String>, Query, description = "Only this account (by name)"), ("rule" = Option<String>, Query, description = "Only this rule"), ("open" = Option<bool>, Query, description = "Only open findings"), ("limit" = Option<usize>, Query, description = "Page size, 1 to 1000 (default 100)")),
+    responses((status = 200, description = "OK", body = crate::v1::openapi::List<lpgate_store::FindingRow>), (status = "default", description = "Error envelope", body = crate::v1::openapi::ErrorBody)),
+    security(("bearer" = [])),
+)]
 async fn index<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,

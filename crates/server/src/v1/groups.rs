@@ -17,6 +17,16 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
     Router::new().route("/groups", get(index::<S>))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/groups",
+    operation_id = "list_groups",
+    tag = "groups",
+    summary = "Groups with member counts",
+    params(("account" = Option<String>, Query, description = "Only this account (by name)")),
+    responses((status = 200, description = "OK", body = crate::v1::openapi::List<lpgate_store::GroupRow>), (status = "default", description = "Error envelope", body = crate::v1::openapi::ErrorBody)),
+    security(("bearer" = [])),
+)]
 async fn index<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,

@@ -7,6 +7,7 @@ mod changes;
 mod directory;
 mod findings;
 mod groups;
+pub(crate) mod openapi;
 mod plans;
 mod query;
 mod users;

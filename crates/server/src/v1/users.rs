@@ -60,6 +60,16 @@ fn admin_filter(p: &Params) -> Result<Option<bool>, ApiError> {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/users",
+    operation_id = "list_users",
+    tag = "users",
+    summary = "Current users by account then email, in keyset pages",
+    params(("status" = Option<String>, Query, description = "active, suspended, staged or deprovisioned"), ("admin" = Option<bool>, Query, description = "true or false"), ("role" = Option<String>, Query, description = "admin or user (the same filter as admin)"), ("updated_since" = Option<String>, Query, description = "Users whose current version began at or after this instant (RFC 3339, or 7d, 12h, 30m ago)"), ("group" = Option<String>, Query, description = "Only members of this group (by name)"), ("account" = Option<String>, Query, description = "Only this account (by name)"), ("q" = Option<String>, Query, description = "Substring of email or full name"), ("limit" = Option<usize>, Query, description = "Page size, 1 to 1000 (default 100)"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page, unchanged")),
+    responses((status = 200, description = "OK", body = crate::v1::openapi::List<lpgate_store::UserRow>), (status = "default", description = "Error envelope", body = crate::v1::openapi::ErrorBody)),
+    security(("bearer" = [])),
+)]
 async fn index<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,
@@ -104,6 +114,16 @@ async fn index<S: Store>(
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/users/{id}",
+    operation_id = "get_user",
+    tag = "users",
+    summary = "One user by its id",
+    params(("id" = String, Path, description = "The user's id field")),
+    responses((status = 200, description = "OK", body = crate::v1::openapi::Item<lpgate_store::UserRow>), (status = "default", description = "Error envelope", body = crate::v1::openapi::ErrorBody)),
+    security(("bearer" = [])),
+)]
 async fn show<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,
