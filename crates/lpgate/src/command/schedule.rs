@@ -122,6 +122,8 @@ async fn sync_one(ctx: &Ctx, account: &AccountRow) {
             .await
             {
                 tracing::error!(account = %account.name, error = %e, "rules failed after a scheduled sync");
+            } else if !ctx.config.automations.is_empty() {
+                crate::command::sync::automate(ctx, account, &options.routing).await;
             }
         }
         Err(e) => tracing::warn!(account = %account.name, error = %e, "scheduled sync failed"),

@@ -217,7 +217,11 @@ fn out_of(report: &SyncReport) -> SyncOut {
 }
 
 /// Runs the automations on an account after its rules; failures are reported, not fatal.
-async fn automate(ctx: &Ctx, account: &AccountRow, routing: &lpgate_engine::notify::Routing) {
+pub(crate) async fn automate(
+    ctx: &Ctx,
+    account: &AccountRow,
+    routing: &lpgate_engine::notify::Routing,
+) {
     use lpgate_engine::automate::{AutomationEnv, run_automations};
     let client = match client_for(ctx, account) {
         Ok(c) => c,
