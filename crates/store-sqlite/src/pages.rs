@@ -7,13 +7,16 @@ use crate::backend;
 use crate::read::user_from_row;
 
 /// The outer SELECT shared by both queries: current rows only, with the columns
-/// [`user_from_row`] reads.
+/// [`user_from_row`] reads. `CROSS JOIN` keeps accounts (few, scanned in name order) as the
+/// outer loop, so users come from their (account, email) index already in page order and a
+/// page stops after `limit` rows; left to itself the planner could scan and sort every user
+/// (about 30 ms a page at 100,000 users).
 const SELECT: &str = "SELECT u.id AS id, a.name AS account, u.email, u.lastpass_id, u.fullname, u.status,
         u.admin, u.last_login_at, u.multifactor, u.mp_strength, u.total_score,
         u.password_reset_required,
         (SELECT json_group_array(group_name) FROM memberships m WHERE m.user_id = u.id) AS groups_json,
         u.first_seen, COALESCE(u.last_seen, a.last_synced_at, u.first_seen) AS last_seen
-     FROM users u JOIN accounts a ON a.id = u.account_id";
+     FROM accounts a CROSS JOIN users u ON u.account_id = a.id";
 
 pub fn page(conn: &Connection, q: &UserPageQuery) -> StoreResult<Vec<UserRow>> {
     let ctx = "page users";
@@ -55,8 +58,9 @@ pub fn page(conn: &Connection, q: &UserPageQuery) -> StoreResult<Vec<UserRow>> {
 }
 
 pub fn by_id(conn: &Connection, id: i64) -> StoreResult<UserRow> {
-    conn.query_row(&format!("{SELECT} WHERE u.id = ?1"), [id], user_from_row)
-        .optional()
+    // Cached: parsing this statement cost more than running it.
+    conn.prepare_cached(&format!("{SELECT} WHERE u.id = ?1"))
+        .and_then(|mut stmt| stmt.query_row([id], user_from_row).optional())
         .map_err(backend("read user"))?
         .ok_or_else(|| StoreError::NotFound {
             what: "user",
