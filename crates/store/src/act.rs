@@ -10,6 +10,7 @@ use crate::account::AccountId;
 /// Where a plan stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum PlanState {
     /// May be applied.
     Ready,
@@ -56,6 +57,7 @@ impl PlanState {
 /// Where one item of a plan stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ItemState {
     /// Not sent yet.
     Pending,
@@ -129,6 +131,7 @@ pub struct NewPlanItem {
 
 /// A stored plan with its item counts.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanRow {
     /// Plan id (what `apply` and `approve` take).
     pub id: i64,
@@ -167,14 +170,17 @@ pub struct PlanRow {
 
 /// A stored item.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanItemRow {
     /// Position in the plan.
     pub seq: i64,
     /// What.
+    #[cfg_attr(feature = "openapi", schema(schema_with = action_kind_schema))]
     pub action: ActionKind,
     /// Whom.
     pub email: String,
     /// With what.
+    #[cfg_attr(feature = "openapi", schema(schema_with = action_params_schema))]
     pub params: ActionParams,
     /// Where it stands.
     pub state: ItemState,
@@ -182,6 +188,63 @@ pub struct PlanItemRow {
     pub note: Option<String>,
     /// When it was done or last failed.
     pub done_at: Option<DateTime<Utc>>,
+}
+
+/// `PlanItemRow::action` in the OpenAPI document: the action's kebab-case name.
+#[cfg(feature = "openapi")]
+fn action_kind_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .description(Some("What."))
+        .enum_values(Some(ActionKind::ALL.iter().map(|k| k.as_str())))
+        .build()
+}
+
+/// `PlanItemRow::params` in the OpenAPI document (`lpgate_domain::ActionParams`); empty
+/// fields are left out.
+#[cfg(feature = "openapi")]
+fn action_params_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let string = || ObjectBuilder::new().schema_type(Type::String);
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some("With what (fields that do not apply are left out)."))
+        .property(
+            "fullname",
+            string().description(Some("Provision / update: full name.")),
+        )
+        .property(
+            "groups",
+            ArrayBuilder::new().items(string()).description(Some(
+                "Add / remove to or from this group; provision: the groups to join.",
+            )),
+        )
+        .property(
+            "duo_username",
+            string().description(Some("Provision / update: Duo username.")),
+        )
+        .property(
+            "securid_username",
+            string().description(Some("Provision / update: RSA SecurID username.")),
+        )
+        .property(
+            "password_reset_required",
+            ObjectBuilder::new()
+                .schema_type(Type::Boolean)
+                .description(Some(
+                    "Provision: require a new master password at first login.",
+                )),
+        )
+        .property(
+            "attribs",
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .additional_properties(Some(string()))
+                .description(Some(
+                    "Provision: free attributes (Department, EmployeeNumber…).",
+                )),
+        )
+        .build()
 }
 
 /// The outcome of sending one item.
@@ -218,6 +281,7 @@ pub struct NewAuditEntry {
 
 /// A stored audit entry with its chain.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditRow {
     /// Entry number, from 1, without gaps.
     pub seq: i64,

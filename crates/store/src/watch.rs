@@ -42,6 +42,7 @@ pub struct QueryRequest {
 
 /// A query's answer: column names and rows of JSON values (integers, reals, text, null).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueryResult {
     /// Column names, in order.
     pub columns: Vec<String>,

@@ -24,6 +24,8 @@ async fn served_openapi_document_matches_docs_openapi_json() {
         "/v1/groups/{id}/members",
         "/v1/events",
         "/metrics",
+        "/v1/plans/{id}/apply",
+        "/v1/query",
     ] {
         assert!(served["paths"].get(path).is_some(), "{path} missing");
     }

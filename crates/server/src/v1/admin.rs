@@ -20,6 +20,7 @@ use lpgate_store::{
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::body::{JsonBody, invalid_body};
@@ -138,22 +139,41 @@ async fn check_credentials(ops: &Ops, row: &AccountRow) -> Result<u64, ApiError>
     })
 }
 
-#[derive(Deserialize)]
+/// An account to link.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateBody {
+    /// Unique name, its id in the API: 1-64 letters, digits, `-` or `_`.
     name: String,
+    /// Company ID.
     cid: u64,
+    /// The provisioning hash (sealed with the master key; never echoed).
     provhash: String,
+    /// `us` or `eu` (default `us`); not with `url`.
     #[serde(default)]
     region: Option<String>,
+    /// Any base URL (an emulator, a proxy); not with `region`.
     #[serde(default)]
     url: Option<String>,
+    /// IANA zone LastPass times are read in (default `America/New_York`).
     #[serde(default)]
     time_zone: Option<String>,
+    /// Seconds between scheduled syncs, at least 60 (default from the configuration).
     #[serde(default)]
     interval_secs: Option<i64>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/accounts",
+    operation_id = "add_account",
+    tag = "accounts",
+    summary = "Links a LastPass account (admin token for all accounts)",
+    description = "The provisioning hash is sealed with the master key and never echoed. Give region or url, not both (default region us).",
+    request_body = CreateBody,
+    responses((status = 201, description = "Added; the credentials were checked once with LastPass", body = crate::v1::openapi::Item<crate::v1::openapi::AccountAdded>), (status = 400, description = "The body or a query parameter is wrong: content type, JSON, a field (invalid_body, naming the field; invalid_parameter)", body = crate::v1::openapi::ErrorBody), (status = 401, description = "No token, or an unknown, revoked or expired one (unauthorized)", body = crate::v1::openapi::ErrorBody), (status = 403, description = "Not an admin token, or one limited to an account (forbidden)", body = crate::v1::openapi::ErrorBody), (status = 409, description = "An account with this name exists (conflict)", body = crate::v1::openapi::ErrorBody), (status = 413, description = "The body is larger than 1 MiB (body_too_large)", body = crate::v1::openapi::ErrorBody), (status = 422, description = "LastPass did not accept the credentials; nothing was saved (credentials_rejected)", body = crate::v1::openapi::ErrorBody), (status = "default", description = "Error envelope: 429 rate_limited, 503 not_configured (no write settings) or busy, 500 internal", body = crate::v1::openapi::ErrorBody)),
+    security(("bearer" = [])),
+)]
 async fn create<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,
@@ -247,19 +267,36 @@ async fn create<S: Store>(
     Ok((StatusCode::CREATED, One(v)).into_response())
 }
 
-#[derive(Deserialize)]
+/// What to change; fields left out stay as they are.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateBody {
+    /// A new name: 1-64 letters, digits, `-` or `_`.
     #[serde(default)]
     name: Option<String>,
+    /// Seconds between scheduled syncs, at least 60.
     #[serde(default)]
     interval_secs: Option<i64>,
+    /// Whether scheduled and `--all` syncs include it.
     #[serde(default)]
     enabled: Option<bool>,
+    /// A new provisioning hash, checked with LastPass before it is saved (never echoed).
     #[serde(default)]
     provhash: Option<String>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/v1/accounts/{id}",
+    operation_id = "update_account",
+    tag = "accounts",
+    summary = "Changes an account's interval, enabled flag, provisioning hash or name (admin token for all accounts)",
+    description = "Everything is checked before anything changes; a new provisioning hash is checked with LastPass first.",
+    params(("id" = String, Path, description = "Account name")),
+    request_body = UpdateBody,
+    responses((status = 200, description = "The account as it now is", body = crate::v1::openapi::Item<lpgate_store::AccountRow>), (status = 400, description = "The body or a query parameter is wrong: content type, JSON, a field (invalid_body, naming the field; invalid_parameter)", body = crate::v1::openapi::ErrorBody), (status = 401, description = "No token, or an unknown, revoked or expired one (unauthorized)", body = crate::v1::openapi::ErrorBody), (status = 403, description = "Not an admin token, or one limited to an account (forbidden)", body = crate::v1::openapi::ErrorBody), (status = 404, description = "No such account (not_found)", body = crate::v1::openapi::ErrorBody), (status = 409, description = "Renaming to a name another account has (conflict)", body = crate::v1::openapi::ErrorBody), (status = 413, description = "The body is larger than 1 MiB (body_too_large)", body = crate::v1::openapi::ErrorBody), (status = 422, description = "LastPass did not accept the new provisioning hash; nothing was changed (credentials_rejected)", body = crate::v1::openapi::ErrorBody), (status = "default", description = "Error envelope: 429 rate_limited, 503 not_configured (no write settings) or busy, 500 internal", body = crate::v1::openapi::ErrorBody)),
+    security(("bearer" = [])),
+)]
 async fn update<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,
@@ -346,6 +383,16 @@ async fn update<S: Store>(
     Ok(One(out(&fresh)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/accounts/{id}",
+    operation_id = "remove_account",
+    tag = "accounts",
+    summary = "Removes an account with its history (admin token for all accounts)",
+    params(("id" = String, Path, description = "Account name")),
+    responses((status = 200, description = "Removed", body = crate::v1::openapi::Item<crate::v1::openapi::AccountDeleted>), (status = 400, description = "An unknown or invalid query parameter (invalid_parameter)", body = crate::v1::openapi::ErrorBody), (status = 401, description = "No token, or an unknown, revoked or expired one (unauthorized)", body = crate::v1::openapi::ErrorBody), (status = 403, description = "Not an admin token, or one limited to an account (forbidden)", body = crate::v1::openapi::ErrorBody), (status = 404, description = "No such account (not_found)", body = crate::v1::openapi::ErrorBody), (status = "default", description = "Error envelope: 429 rate_limited, 503 not_configured (no write settings) or busy, 500 internal", body = crate::v1::openapi::ErrorBody)),
+    security(("bearer" = [])),
+)]
 async fn remove<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,
@@ -391,6 +438,16 @@ impl Drop for Running<'_> {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/accounts/{id}/sync",
+    operation_id = "sync_account",
+    tag = "sync",
+    summary = "Starts a sync of the account (write scope)",
+    params(("id" = String, Path, description = "Account name")),
+    responses((status = 202, description = "Started; the sync goes on after the reply", body = crate::v1::openapi::Item<crate::v1::openapi::SyncStarted>), (status = 400, description = "An unknown or invalid query parameter (invalid_parameter)", body = crate::v1::openapi::ErrorBody), (status = 401, description = "No token, or an unknown, revoked or expired one (unauthorized)", body = crate::v1::openapi::ErrorBody), (status = 403, description = "The token lacks the write scope (forbidden)", body = crate::v1::openapi::ErrorBody), (status = 404, description = "No such account (not_found)", body = crate::v1::openapi::ErrorBody), (status = 409, description = "A sync of this account is already running (sync_running)", body = crate::v1::openapi::ErrorBody), (status = 502, description = "The sync failed before fetching (sync_failed)", body = crate::v1::openapi::ErrorBody), (status = "default", description = "Error envelope: 429 rate_limited, 503 not_configured (no write settings) or busy, 500 internal", body = crate::v1::openapi::ErrorBody)),
+    security(("bearer" = [])),
+)]
 async fn sync<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,
@@ -515,6 +572,16 @@ async fn sync<S: Store>(
         .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/sync-runs/{id}",
+    operation_id = "get_sync_run",
+    tag = "sync",
+    summary = "One sync run",
+    params(("id" = i64, Path, description = "The run id (run_id of POST /v1/accounts/{id}/sync)")),
+    responses((status = 200, description = "OK", body = crate::v1::openapi::Item<lpgate_store::SyncRunRow>), (status = 400, description = "An unknown or invalid query parameter (invalid_parameter)", body = crate::v1::openapi::ErrorBody), (status = 401, description = "No token, or an unknown, revoked or expired one (unauthorized)", body = crate::v1::openapi::ErrorBody), (status = 404, description = "No such sync run, or another account's (not_found)", body = crate::v1::openapi::ErrorBody), (status = "default", description = "Error envelope: 429 rate_limited, 503 busy, 500 internal", body = crate::v1::openapi::ErrorBody)),
+    security(("bearer" = [])),
+)]
 async fn run<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,
@@ -536,10 +603,13 @@ async fn run<S: Store>(
     }
 }
 
-#[derive(Deserialize)]
+/// One Enterprise API call.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ProxyBody {
+    /// The Enterprise API command (`getuserdata`…): 1-64 letters, digits or underscores.
     cmd: String,
+    /// Its `data`, sent as given.
     #[serde(default)]
     data: Option<Value>,
 }
@@ -557,6 +627,18 @@ fn shape(data: Option<&Value>) -> String {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/accounts/{id}/proxy",
+    operation_id = "proxy_account",
+    tag = "accounts",
+    summary = "Sends one raw Enterprise API command to LastPass and answers its reply unchanged (admin scope)",
+    description = "Audited: the command and the shape of its data (keys, never values).",
+    params(("id" = String, Path, description = "Account name")),
+    request_body = ProxyBody,
+    responses((status = 200, description = "LastPass's reply, unchanged (no result envelope)", body = serde_json::Value), (status = 400, description = "The body or a query parameter is wrong: content type, JSON, a field (invalid_body, naming the field; invalid_parameter)", body = crate::v1::openapi::ErrorBody), (status = 401, description = "No token, or an unknown, revoked or expired one (unauthorized)", body = crate::v1::openapi::ErrorBody), (status = 403, description = "The token lacks the admin scope (forbidden)", body = crate::v1::openapi::ErrorBody), (status = 404, description = "No such account (not_found)", body = crate::v1::openapi::ErrorBody), (status = 413, description = "The body is larger than 1 MiB (body_too_large)", body = crate::v1::openapi::ErrorBody), (status = 502, description = "The call to LastPass failed (upstream_error)", body = crate::v1::openapi::ErrorBody), (status = "default", description = "Error envelope: 429 rate_limited, 503 not_configured (no write settings) or busy, 500 internal", body = crate::v1::openapi::ErrorBody)),
+    security(("bearer" = [])),
+)]
 async fn proxy<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,

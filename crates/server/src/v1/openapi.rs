@@ -26,6 +26,81 @@ pub struct Item<T> {
     pub result: T,
 }
 
+/// `POST /v1/accounts`: the account added, with the user count the credential check saw.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AccountAdded {
+    /// The account (its `id` is its name).
+    #[serde(flatten)]
+    pub account: lpgate_store::AccountRow,
+    /// Users LastPass reported when the credentials were checked.
+    pub users: u64,
+}
+
+/// `DELETE /v1/accounts/{id}`: what was removed.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AccountDeleted {
+    /// The account's name.
+    pub id: String,
+    /// Always `true`.
+    pub deleted: bool,
+}
+
+/// `POST /v1/accounts/{id}/sync`: the run started; `GET /v1/sync-runs/{run_id}` follows it.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SyncStarted {
+    /// The sync run's id.
+    pub run_id: i64,
+    /// The account's name.
+    pub account: String,
+}
+
+/// A plan with its items.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PlanDetail {
+    /// The plan and its item counts.
+    #[serde(flatten)]
+    pub plan: lpgate_store::PlanRow,
+    /// The items, in the order they apply.
+    pub items: Vec<lpgate_store::PlanItemRow>,
+}
+
+/// `POST /v1/plans/{id}/apply`: the plan as it stands afterwards, with what this run did.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PlanApplied {
+    /// The plan and its item counts.
+    #[serde(flatten)]
+    pub plan: lpgate_store::PlanRow,
+    /// The items, in the order they apply.
+    pub items: Vec<lpgate_store::PlanItemRow>,
+    /// What applying did; `null` when the items were sent but re-reading the users failed.
+    pub report: Option<ApplyReport>,
+    /// Why the re-read after applying failed, when it did.
+    pub warning: Option<String>,
+}
+
+/// What applying did (`lpgate_engine::act::ApplyReport`).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ApplyReport {
+    /// Plan id.
+    pub plan: i64,
+    /// Items LastPass accepted in this run.
+    pub done: usize,
+    /// Items LastPass refused in this run (applying again retries them).
+    pub failed: usize,
+    /// Items already done before this run.
+    pub already_done: usize,
+    /// Users re-read afterwards.
+    pub refreshed: usize,
+    /// Changes the re-read recorded.
+    pub changes: i64,
+}
+
 /// An error reply.
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -38,8 +113,10 @@ pub struct ErrorBody {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ErrorDetail {
-    /// `invalid_parameter`, `unauthorized`, `forbidden`, `not_found`, `rate_limited`,
-    /// `not_ready`, `busy`, `internal`.
+    /// `invalid_parameter`, `invalid_body`, `body_too_large`, `unauthorized`, `forbidden`,
+    /// `not_found`, `conflict`, `sync_running`, `plan_held`, `credentials_rejected`,
+    /// `query_refused`, `query_timeout`, `rate_limited`, `not_ready`, `not_configured`, `busy`,
+    /// `sync_failed`, `upstream_error`, `internal`.
     pub code: String,
     /// For people.
     pub message: String,
@@ -65,9 +142,7 @@ impl Modify for Bearer {
     }
 }
 
-/// The document. Write endpoints (POST /v1/accounts, PATCH/DELETE /v1/accounts/{id},
-/// /v1/accounts/{id}/sync, /v1/accounts/{id}/proxy, /v1/sync-runs/{id}, /v1/plans…, /v1/audit,
-/// /v1/query) are to be added here as their handlers land.
+/// The document: every route, reads and writes.
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -90,6 +165,19 @@ impl Modify for Bearer {
         super::directory::events,
         super::findings::index,
         super::changes::index,
+        super::admin::create,
+        super::admin::update,
+        super::admin::remove,
+        super::admin::sync,
+        super::admin::run,
+        super::admin::proxy,
+        super::plans::create,
+        super::plans::index,
+        super::plans::show,
+        super::plans::approve,
+        super::plans::apply,
+        super::plans::audit,
+        super::query::run,
     ),
     modifiers(&Bearer)
 )]
@@ -98,4 +186,26 @@ pub struct ApiDoc;
 /// `GET /openapi.json`.
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use utoipa::PartialSchema;
+    use utoipa::openapi::{RefOr, Schema};
+
+    /// The document's `ApplyReport` is written out by hand: it must name the fields the
+    /// engine's report serializes.
+    #[test]
+    fn apply_report_schema_names_the_engine_report_fields() {
+        let served = serde_json::to_value(lpgate_engine::act::ApplyReport::default()).unwrap();
+        let mut served: Vec<String> = served.as_object().unwrap().keys().cloned().collect();
+        let RefOr::T(Schema::Object(doc)) = super::ApplyReport::schema() else {
+            panic!("ApplyReport is not an object schema");
+        };
+        let mut documented: Vec<String> = doc.properties.keys().cloned().collect();
+        served.sort();
+        documented.sort();
+        assert_eq!(documented, served);
+    }
 }

@@ -19,6 +19,7 @@ use lpgate_store::{
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::body::{JsonBody, invalid_body};
@@ -43,32 +44,49 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
 /// Most actions one request may plan.
 const MAX_ACTIONS: usize = 10_000;
 
-#[derive(Deserialize)]
+/// Actions to plan on one account.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PlanBody {
+    /// The account (by name).
     account: String,
+    /// The actions, 1 to 10000.
     actions: Vec<ActionBody>,
+    /// Act on administrators too (needs an admin token).
     #[serde(default)]
     allow_admins: bool,
 }
 
-#[derive(Deserialize)]
+/// One action on one user, as `lpgate plan` takes it.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ActionBody {
+    /// `provision`, `update`, `suspend`, `remove`, `deprovision`, `uninvite`, `enable`,
+    /// `reinvite`, `reset-password`, `require-password-change`, `reset-mfa`, `add-to-group`,
+    /// `remove-from-group`.
     action: String,
+    /// Whom.
     email: String,
+    /// A group (`add-to-group` / `remove-from-group` need one, here or in `groups`).
     #[serde(default)]
     group: Option<String>,
+    /// Groups: each is its own item for `add-to-group` / `remove-from-group`; provision
+    /// joins them.
     #[serde(default)]
     groups: Vec<String>,
+    /// Provision / update: full name.
     #[serde(default)]
     fullname: Option<String>,
+    /// Provision / update: Duo username.
     #[serde(default)]
     duo_username: Option<String>,
+    /// Provision / update: RSA SecurID username.
     #[serde(default)]
     securid_username: Option<String>,
+    /// Require a new master password at first login (provision: default true).
     #[serde(default)]
     password_reset_required: Option<bool>,
+    /// Provision: free attributes (Department, EmployeeNumber…).
     #[serde(default)]
     attribs: BTreeMap<String, String>,
 }
@@ -158,6 +176,17 @@ fn act_error(e: ActError) -> ApiError {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/plans",
+    operation_id = "create_plan",
+    tag = "plans",
+    summary = "Makes a plan from actions (write scope; allow_admins needs admin)",
+    description = "The same decisions, exclusions and [act] safety limits as lpgate plan.",
+    request_body = PlanBody,
+    responses((status = 201, description = "Made; it may be applied", body = crate::v1::openapi::Item<crate::v1::openapi::PlanDetail>), (status = 202, description = "Made but held: over a safety limit, it needs an approval first", body = crate::v1::openapi::Item<crate::v1::openapi::PlanDetail>), (status = 400, description = "The body or a query parameter is wrong: content type, JSON, a field (invalid_body, naming the field; invalid_parameter)", body = crate::v1::openapi::ErrorBody), (status = 401, description = "No token, or an unknown, revoked or expired one (unauthorized)", body = crate::v1::openapi::ErrorBody), (status = 403, description = "The token lacks the write scope, or allow_admins without admin (forbidden)", body = crate::v1::openapi::ErrorBody), (status = 409, description = "Another plan of this account is being made or applied (busy)", body = crate::v1::openapi::ErrorBody), (status = 413, description = "The body is larger than 1 MiB (body_too_large)", body = crate::v1::openapi::ErrorBody), (status = "default", description = "Error envelope: 429 rate_limited, 503 not_configured (no write settings) or busy, 500 internal", body = crate::v1::openapi::ErrorBody)),
+    security(("bearer" = [])),
+)]
 async fn create<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,
@@ -204,6 +233,16 @@ async fn create<S: Store>(
     Ok((status, One(plan_json(&plan, &items))).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/plans",
+    operation_id = "list_plans",
+    tag = "plans",
+    summary = "Plans, newest first",
+    params(("account" = Option<String>, Query, description = "Only this account (by name)"), ("limit" = Option<usize>, Query, description = "At most this many, 1 to 1000 (default 100)")),
+    responses((status = 200, description = "OK", body = crate::v1::openapi::List<lpgate_store::PlanRow>), (status = 400, description = "An unknown or invalid query parameter (invalid_parameter)", body = crate::v1::openapi::ErrorBody), (status = 401, description = "No token, or an unknown, revoked or expired one (unauthorized)", body = crate::v1::openapi::ErrorBody), (status = "default", description = "Error envelope: 429 rate_limited, 503 busy, 500 internal", body = crate::v1::openapi::ErrorBody)),
+    security(("bearer" = [])),
+)]
 async fn index<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,
@@ -231,6 +270,16 @@ async fn visible_plan<S: Store>(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/plans/{id}",
+    operation_id = "get_plan",
+    tag = "plans",
+    summary = "One plan with its items",
+    params(("id" = i64, Path, description = "Plan id")),
+    responses((status = 200, description = "OK", body = crate::v1::openapi::Item<crate::v1::openapi::PlanDetail>), (status = 400, description = "An unknown or invalid query parameter (invalid_parameter)", body = crate::v1::openapi::ErrorBody), (status = 401, description = "No token, or an unknown, revoked or expired one (unauthorized)", body = crate::v1::openapi::ErrorBody), (status = 404, description = "No such plan, or another account's (not_found)", body = crate::v1::openapi::ErrorBody), (status = "default", description = "Error envelope: 429 rate_limited, 503 busy, 500 internal", body = crate::v1::openapi::ErrorBody)),
+    security(("bearer" = [])),
+)]
 async fn show<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,
@@ -242,12 +291,25 @@ async fn show<S: Store>(
     Ok(One(plan_json(&plan, &items)))
 }
 
-#[derive(Deserialize)]
+/// Who approves.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ApproveBody {
+    /// The approver's name (1-200 characters), recorded in the audit log.
     by: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/plans/{id}/approve",
+    operation_id = "approve_plan",
+    tag = "plans",
+    summary = "Approves a held plan (admin scope)",
+    params(("id" = i64, Path, description = "Plan id")),
+    request_body = ApproveBody,
+    responses((status = 200, description = "Approved; it may now be applied", body = crate::v1::openapi::Item<crate::v1::openapi::PlanDetail>), (status = 400, description = "The body or a query parameter is wrong: content type, JSON, a field (invalid_body, naming the field; invalid_parameter)", body = crate::v1::openapi::ErrorBody), (status = 401, description = "No token, or an unknown, revoked or expired one (unauthorized)", body = crate::v1::openapi::ErrorBody), (status = 403, description = "The token lacks the admin scope (forbidden)", body = crate::v1::openapi::ErrorBody), (status = 404, description = "No such plan, or another account's (not_found)", body = crate::v1::openapi::ErrorBody), (status = 409, description = "The plan is not held (conflict)", body = crate::v1::openapi::ErrorBody), (status = 413, description = "The body is larger than 1 MiB (body_too_large)", body = crate::v1::openapi::ErrorBody), (status = "default", description = "Error envelope: 429 rate_limited, 503 busy, 500 internal", body = crate::v1::openapi::ErrorBody)),
+    security(("bearer" = [])),
+)]
 async fn approve<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,
@@ -289,6 +351,16 @@ async fn approve<S: Store>(
     Ok(One(plan_json(&row, &items)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/plans/{id}/apply",
+    operation_id = "apply_plan",
+    tag = "plans",
+    summary = "Applies a plan: sends its pending and failed items, then re-reads the users (write scope)",
+    params(("id" = i64, Path, description = "Plan id")),
+    responses((status = 200, description = "Applied (items' outcomes are on the items)", body = crate::v1::openapi::Item<crate::v1::openapi::PlanApplied>), (status = 400, description = "An unknown or invalid query parameter (invalid_parameter)", body = crate::v1::openapi::ErrorBody), (status = 401, description = "No token, or an unknown, revoked or expired one (unauthorized)", body = crate::v1::openapi::ErrorBody), (status = 403, description = "The token lacks the write scope (forbidden)", body = crate::v1::openapi::ErrorBody), (status = 404, description = "No such plan, or another account's (not_found)", body = crate::v1::openapi::ErrorBody), (status = 409, description = "The plan is held for approval; nothing was sent (plan_held), or the account is busy (busy)", body = crate::v1::openapi::ErrorBody), (status = "default", description = "Error envelope: 429 rate_limited, 503 not_configured (no write settings) or busy, 500 internal", body = crate::v1::openapi::ErrorBody)),
+    security(("bearer" = [])),
+)]
 async fn apply<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,
@@ -334,6 +406,16 @@ async fn apply<S: Store>(
     Ok(One(v))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/audit",
+    operation_id = "list_audit",
+    tag = "audit",
+    summary = "The audit log, newest first (admin scope unless the token is limited to an account)",
+    params(("since" = Option<String>, Query, description = "RFC 3339, or 7d, 12h, 30m ago"), ("actor" = Option<String>, Query, description = "Only this actor (token:NAME, a local user…)"), ("account" = Option<String>, Query, description = "Only this account (by name)"), ("limit" = Option<usize>, Query, description = "At most this many, 1 to 1000 (default 100)")),
+    responses((status = 200, description = "OK", body = crate::v1::openapi::List<lpgate_store::AuditRow>), (status = 400, description = "An unknown or invalid query parameter (invalid_parameter)", body = crate::v1::openapi::ErrorBody), (status = 401, description = "No token, or an unknown, revoked or expired one (unauthorized)", body = crate::v1::openapi::ErrorBody), (status = 403, description = "A token for all accounts without the admin scope (forbidden)", body = crate::v1::openapi::ErrorBody), (status = "default", description = "Error envelope: 429 rate_limited, 503 busy, 500 internal", body = crate::v1::openapi::ErrorBody)),
+    security(("bearer" = [])),
+)]
 async fn audit<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,

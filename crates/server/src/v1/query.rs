@@ -8,6 +8,7 @@ use axum::routing::post;
 use axum::{Extension, Router};
 use lpgate_store::{QueryLimits, QueryRequest, QueryResult, Store};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::body::{JsonBody, invalid_body};
@@ -25,18 +26,35 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
 /// Longest SQL text accepted.
 const MAX_SQL: usize = 100_000;
 
-#[derive(Deserialize)]
+/// One read-only SQL statement.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct QueryBody {
+    /// The SQL: one statement, at most 100000 bytes.
     sql: String,
+    /// Seconds before it is stopped: more than 0, at most the configured timeout (the default).
     #[serde(default)]
     timeout_secs: Option<f64>,
+    /// Most rows returned: 1 to the configured maximum (the default).
     #[serde(default)]
     max_rows: Option<usize>,
+    /// Named parameters (`:name` in the SQL) and their values.
     #[serde(default)]
+    #[schema(value_type = HashMap<String, serde_json::Value>)]
     params: serde_json::Map<String, serde_json::Value>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/query",
+    operation_id = "run_query",
+    tag = "query",
+    summary = "Runs one read-only SQL statement over the documented views",
+    description = "Within the installation's [query] limits; a token limited to an account sees only that account's rows.",
+    request_body = QueryBody,
+    responses((status = 200, description = "OK", body = crate::v1::openapi::Item<lpgate_store::QueryResult>), (status = 400, description = "A wrong body or query parameter (invalid_body, invalid_parameter), or the statement was refused (query_refused)", body = crate::v1::openapi::ErrorBody), (status = 401, description = "No token, or an unknown, revoked or expired one (unauthorized)", body = crate::v1::openapi::ErrorBody), (status = 408, description = "The statement ran longer than its timeout (query_timeout)", body = crate::v1::openapi::ErrorBody), (status = 413, description = "The body is larger than 1 MiB (body_too_large)", body = crate::v1::openapi::ErrorBody), (status = "default", description = "Error envelope: 429 rate_limited, 503 not_configured (no write settings) or busy, 500 internal", body = crate::v1::openapi::ErrorBody)),
+    security(("bearer" = [])),
+)]
 async fn run<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,
