@@ -23,6 +23,21 @@ pub struct AppState<S: Store> {
 }
 
 impl<S: Store> AppState<S> {
+    /// Waits until no sync started through the API (`POST /v1/accounts/{id}/sync`) is
+    /// running, so a stopping server lets them finish instead of cutting them off.
+    pub async fn wait_for_syncs(&self) {
+        let Some(ops) = &self.ops else { return };
+        loop {
+            let idle = ops.syncing.lock().map(|s| s.is_empty()).unwrap_or(true);
+            if idle {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl<S: Store> AppState<S> {
     /// State over a store, hashing presented tokens with `token_key` (from
     /// `MasterKey::token_key`, the same key `lpgate token create` hashed them with).
     pub fn new(store: S, token_key: TokenKey) -> Self {

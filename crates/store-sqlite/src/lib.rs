@@ -45,8 +45,13 @@ struct Inner {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        // Leave a compact file behind: fold the WAL in when the last handle goes.
-        if let Ok(conn) = self.writer.get_mut() {
+        // Leave a compact file behind: fold the WAL in when the last handle goes, but only
+        // from a process that wrote, and without waiting on anyone: a read-only command (a
+        // script polling `lpgate plans list`) must never hold up `lpgate serve`'s writes.
+        if let Ok(conn) = self.writer.get_mut()
+            && conn.total_changes() > 0
+        {
+            let _ = conn.busy_timeout(std::time::Duration::from_millis(100));
             let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
         }
     }

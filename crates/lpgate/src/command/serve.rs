@@ -39,7 +39,7 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     };
     let state =
         AppState::new(ctx.store.clone(), ctx.key.token_key()).with_operations(operations(&ctx)?);
-    let app = router(state);
+    let app = router(state.clone());
     tokio::spawn(async move {
         wait_for_signal().await;
         eprintln!("lpgate: stopping (finishing in-flight requests and syncs)");
@@ -51,6 +51,8 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
         let _ = server_stop.wait_for(|stop| *stop).await;
     });
     let (served, ()) = tokio::join!(server, scheduler);
+    // Syncs started through the API run on after their request: finish them too.
+    state.wait_for_syncs().await;
     served.context("The HTTP server failed")?;
     eprintln!("lpgate: stopped");
     Ok(())

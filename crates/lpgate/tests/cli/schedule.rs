@@ -9,8 +9,18 @@ use lpgate_emulator::{FaultSpec, Latency};
 
 use crate::helpers::{Env, env, text};
 
+/// A server process, killed if a test fails before it stops it.
+struct Serve(Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts `lpgate serve` with its scheduler and waits for the ready line.
-async fn start_with_scheduler(e: &Env) -> Child {
+async fn start_with_scheduler(e: &Env) -> Serve {
     let mut cmd = e.cmd(&["serve", "--bind", "127.0.0.1:0"]);
     cmd.stdout(Stdio::piped()).stderr(Stdio::null());
     let mut child = cmd.spawn().unwrap();
@@ -23,7 +33,7 @@ async fn start_with_scheduler(e: &Env) -> Child {
     .await
     .unwrap();
     assert!(line.starts_with("lpgate serving on "), "{line:?}");
-    child
+    Serve(child)
 }
 
 async fn sigterm(child: &mut Child) -> std::process::ExitStatus {
@@ -86,7 +96,7 @@ async fn the_scheduler_syncs_runs_rules_and_automations() {
     let suspended = view.users.iter().filter(|u| u.disabled).count();
     assert!(suspended as i64 >= plan["done"].as_i64().unwrap());
     assert!(runs(&e).await.iter().all(|r| r["outcome"] == "succeeded"));
-    assert!(sigterm(&mut child).await.success());
+    assert!(sigterm(&mut child.0).await.success());
 }
 
 #[tokio::test]
@@ -110,7 +120,7 @@ async fn sigterm_during_a_sync_lets_it_finish() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let status = sigterm(&mut child).await;
+    let status = sigterm(&mut child.0).await;
     assert!(status.success(), "{status:?}");
     // The sync under way was finished and recorded, not cut off.
     let r = runs(&e).await;
@@ -129,4 +139,34 @@ async fn sigterm_during_a_sync_lets_it_finish() {
     );
     let out = e.run(&["sync", "acme"]).await;
     assert!(out.status.success(), "{}", text(&out));
+}
+
+#[tokio::test]
+async fn sigterm_lets_a_sync_started_through_the_api_finish() {
+    let e = env(300).await;
+    e.linked().await;
+    let token = crate::serve::token(&e, "ops", "write", None).await;
+    let mut server = crate::serve::start(&e).await;
+    e.emu.emulator().set_faults(
+        None,
+        FaultSpec {
+            latency: Some(Latency::Fixed(Duration::from_millis(400))),
+            ..Default::default()
+        },
+    );
+    let res = reqwest::Client::new()
+        .post(format!("{}/v1/accounts/acme/sync", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 202);
+    let status = sigterm(&mut server.child).await;
+    assert!(status.success(), "{status:?}");
+    let r = runs(&e).await;
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(
+        r[0]["outcome"], "succeeded",
+        "the API's sync finished: {r:?}"
+    );
 }
