@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use lpgate_domain::directory::looks_like_email;
 use lpgate_domain::{AccountStatus, Action, ActionKind, ActionParams, UserRecord};
 
-/// Rows that could not be read; nothing was planned.
+/// Rows that could not be read; nothing from the file was used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}: {} bad row(s); nothing was planned:\n  {}", errors.len(), errors.join("\n  "))]
+#[error("{file}: {} bad row(s); nothing was taken from the file:\n  {}", errors.len(), errors.join("\n  "))]
 pub struct ImportError {
     /// The file, as named to the user.
     pub file: String,
@@ -410,7 +410,7 @@ mod tests {
         assert!(err.errors[0].starts_with("line 3: action"), "{err}");
         assert!(err.errors[1].starts_with("line 4: email"), "{err}");
         assert!(err.errors[2].starts_with("line 5: group"), "{err}");
-        assert!(err.to_string().contains("nothing was planned"));
+        assert!(err.to_string().contains("nothing was taken"));
         let err = actions_csv("email\nx@y.z\n", "c.csv").unwrap_err();
         assert!(err.errors[0].contains("action and email"));
     }

@@ -247,81 +247,26 @@ async fn hr_load(global: &GlobalArgs, a: HrLoadArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reads an HR CSV export; every bad row is reported (line and field) and nothing is loaded
-/// when any row is bad.
-pub fn read_hr(a: &HrLoadArgs) -> anyhow::Result<Vec<HrPerson>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(&a.file)
+/// Reads an HR CSV export with the engine's importer (the same one `plan groups` and
+/// `plan offboard` use); every bad row is reported and nothing is loaded when any is bad.
+fn read_hr(a: &HrLoadArgs) -> anyhow::Result<Vec<HrPerson>> {
+    let text = std::fs::read_to_string(&a.file)
         .with_context(|| format!("Failed to read {}", a.file.display()))?;
-    let headers = reader
-        .headers()
-        .with_context(|| format!("{}: no header row", a.file.display()))?
-        .clone();
-    let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let Some(email_i) = col(&a.email_column) else {
-        bail!(UsageError(format!(
-            "{}: no column {:?} (columns: {}); pass --email-column",
-            a.file.display(),
-            a.email_column,
-            headers.iter().collect::<Vec<_>>().join(", ")
-        )));
+    let cols = lpgate_engine::import::HrColumns {
+        email: a.email_column.clone(),
+        name: a.name_column.clone(),
+        status: a.status_column.clone(),
+        department: a.department_column.clone(),
+        ..Default::default()
     };
-    let (name_i, status_i, dept_i) = (
-        col(&a.name_column),
-        col(&a.status_column),
-        col(&a.department_column),
-    );
-    let mut people = Vec::new();
-    let mut errors = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let line = i + 2;
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                errors.push(format!("line {line}: {e}"));
-                continue;
-            }
-        };
-        let email = record.get(email_i).unwrap_or("").to_lowercase();
-        if !lpgate_domain::directory::looks_like_email(&email) {
-            errors.push(format!(
-                "line {line}: {}: invalid email {email:?}",
-                a.email_column
-            ));
-            continue;
-        }
-        let status = match status_i.map(|s| record.get(s).unwrap_or("").to_lowercase()) {
-            None => "active".to_string(),
-            Some(s) if s.is_empty() || s == "active" || s == "employed" => "active".into(),
-            Some(s) if s == "terminated" || s == "inactive" || s == "left" => "terminated".into(),
-            Some(other) => {
-                errors.push(format!(
-                    "line {line}: {}: invalid status {other:?}: expected active or terminated",
-                    a.status_column
-                ));
-                continue;
-            }
-        };
-        let opt = |i: Option<usize>| {
-            i.and_then(|i| record.get(i))
-                .filter(|v| !v.is_empty())
-                .map(str::to_string)
-        };
-        people.push(HrPerson {
-            email,
-            name: opt(name_i),
-            status,
-            department: opt(dept_i),
-        });
-    }
-    if !errors.is_empty() {
-        bail!(
-            "{}: {} bad row(s); nothing was loaded:\n  {}",
-            a.file.display(),
-            errors.len(),
-            errors.join("\n  ")
-        );
-    }
-    Ok(people)
+    let rows = lpgate_engine::import::hr_csv(&text, &a.file.display().to_string(), &cols)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| HrPerson {
+            email: r.email,
+            name: r.name,
+            status: if r.active { "active" } else { "terminated" }.into(),
+            department: r.department,
+        })
+        .collect())
 }
