@@ -2,46 +2,13 @@
 //! happens, account administration, API-triggered syncs, plans (held, approved, applied)
 //! against the emulator with the audit actor `token:NAME`, `POST /v1/query`, the proxy.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use lpgate_emulator::{CompanySpec, Credentials, Emulator, FaultSpec, Latency};
 use serde_json::{Value, json};
 
 use crate::helpers::{CID, Env, HASH, env};
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start(env: &Env) -> Server {
-    let mut cmd = env.cmd(&["serve", "--bind", "127.0.0.1:0", "--no-scheduler"]);
-    cmd.stdout(Stdio::piped()).stderr(Stdio::null());
-    let mut child = cmd.spawn().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line
-    })
-    .await
-    .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("lpgate serving on ")
-        .unwrap_or_else(|| panic!("unexpected ready line {line:?}"))
-        .to_string();
-    Server { child, base }
-}
+use crate::serve::{Server, start};
 
 async fn token(env: &Env, name: &str, scope: &str, account: Option<&str>) -> String {
     let mut args = vec!["token", "create", name, "--scope", scope];

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::params::{Params, decode_cursor, encode_cursor};
+use crate::params::{Params, decode_cursor};
 use crate::reply::Page;
 use crate::state::AppState;
 use crate::v1::account_param;
@@ -127,17 +127,7 @@ async fn group_members<S: Store>(
         limit: limit + 1,
         ..UserPageQuery::default()
     };
-    let mut rows = state.store.page_users(query).await?;
-    let next_cursor = if rows.len() > limit {
-        rows.truncate(limit);
-        rows.last().map(|u| encode_cursor(&u.account, &u.email))
-    } else {
-        None
-    };
-    Ok(Page {
-        result: rows,
-        next_cursor,
-    })
+    crate::v1::users::page_of_users(&state.store, query, limit).await
 }
 
 #[utoipa::path(

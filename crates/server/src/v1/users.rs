@@ -101,7 +101,17 @@ async fn index<S: Store>(
         after: p.get("cursor").map(decode_cursor).transpose()?,
         limit: limit + 1,
     };
-    let mut rows = state.store.page_users(query).await?;
+    page_of_users(&state.store, query, limit).await
+}
+
+/// One keyset page: asks the store for one row more than `limit` (the query's limit must be
+/// `limit + 1`), so the cursor is set exactly when another page exists.
+pub(crate) async fn page_of_users<S: Store>(
+    store: &S,
+    query: UserPageQuery,
+    limit: usize,
+) -> Result<Page<UserRow>, ApiError> {
+    let mut rows = store.page_users(query).await?;
     let next_cursor = if rows.len() > limit {
         rows.truncate(limit);
         rows.last().map(|u| encode_cursor(&u.account, &u.email))
