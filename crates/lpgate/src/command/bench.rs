@@ -152,6 +152,29 @@ pub async fn sync(args: SyncBenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// [`setup`], then a first sync of the account (its search index may still be building).
+async fn setup_synced(
+    args: &SyncBenchArgs,
+) -> anyhow::Result<(
+    std::path::PathBuf,
+    lpgate_store_sqlite::SqliteStore,
+    Client,
+    lpgate_store::AccountRow,
+)> {
+    let (dir, store, client, account) = setup(args).await?;
+    lpgate_engine::sync_account(
+        &store,
+        &client,
+        &account,
+        lpgate_domain::AccountZone::default(),
+        &lpgate_engine::SyncOptions::default(),
+        chrono::Utc::now,
+        |_| {},
+    )
+    .await?;
+    Ok((dir, store, client, account))
+}
+
 /// A temporary store with one account pointing at the benchmark's endpoint.
 async fn setup(
     args: &SyncBenchArgs,
@@ -197,22 +220,10 @@ async fn setup(
 /// names and address words taken from the stored users) and the built-in rules. Leaves the
 /// store in place when LPGATE_BENCH_KEEP is set, for a baseline to query the same index.
 pub async fn watch(args: SyncBenchArgs) -> anyhow::Result<()> {
-    use lpgate_domain::AccountZone;
     use lpgate_engine::rules::{self, RuleConfig};
-    use lpgate_engine::{SyncOptions, sync_account};
     use lpgate_store::{QueryRequest, Store};
 
-    let (dir, store, client, account) = setup(&args).await?;
-    sync_account(
-        &store,
-        &client,
-        &account,
-        AccountZone::default(),
-        &SyncOptions::default(),
-        chrono::Utc::now,
-        |_| {},
-    )
-    .await?;
+    let (dir, store, _client, account) = setup_synced(&args).await?;
     // The index is built just after the first snapshot commits: wait for it.
     let waited = Instant::now();
     while store.search("a".into(), None, 1).await?.is_empty() {
@@ -308,22 +319,11 @@ pub async fn watch(args: SyncBenchArgs) -> anyhow::Result<()> {
 /// smaller) to a new group and applies the plan with the rate limit lifted; prints how long
 /// planning and applying took.
 pub async fn act(args: SyncBenchArgs) -> anyhow::Result<()> {
-    use lpgate_domain::{AccountZone, Action, ActionKind, ActionParams, SafetyLimits};
+    use lpgate_domain::{Action, ActionKind, ActionParams, SafetyLimits};
     use lpgate_engine::act::{self, ApplyPolicy, PlanRequest};
-    use lpgate_engine::{SyncOptions, sync_account};
     use lpgate_store::Store;
 
-    let (dir, store, client, account) = setup(&args).await?;
-    sync_account(
-        &store,
-        &client,
-        &account,
-        AccountZone::default(),
-        &SyncOptions::default(),
-        chrono::Utc::now,
-        |_| {},
-    )
-    .await?;
+    let (dir, store, client, account) = setup_synced(&args).await?;
     store.settled().await?;
     let group = format!("Bench Act {}", std::process::id());
     let users = store.list_users(Default::default()).await?;
