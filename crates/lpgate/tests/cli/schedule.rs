@@ -111,9 +111,11 @@ async fn sigterm_during_a_sync_lets_it_finish() {
             ..Default::default()
         },
     );
+    // `account add` already made one getuserdata call: wait for the scheduler's own.
+    let before = e.emu.emulator().requests("getuserdata");
     let mut child = start_with_scheduler(&e).await;
     let started = Instant::now();
-    while e.emu.emulator().requests("getuserdata") == 0 {
+    while e.emu.emulator().requests("getuserdata") == before {
         assert!(
             started.elapsed() < Duration::from_secs(30),
             "no sync started"
