@@ -171,6 +171,33 @@ impl SqliteStore {
         });
     }
 
+    /// Runs `f` with a pooled reader connection on the calling thread.
+    pub(crate) fn read_now<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let pooled = self.inner.readers.lock().ok().and_then(|mut p| p.pop());
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.inner.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(backend("open reader"))?;
+                configure(&c).map_err(backend("open reader"))?;
+                c
+            }
+        };
+        let out = f(&conn);
+        if let Ok(mut pool) = self.inner.readers.lock()
+            && pool.len() < 4
+        {
+            pool.push(conn);
+        }
+        out
+    }
+
     /// Runs `f` with a reader connection on the blocking pool.
     pub(crate) async fn read<T, F>(&self, what: &'static str, f: F) -> StoreResult<T>
     where

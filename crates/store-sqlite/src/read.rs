@@ -4,7 +4,7 @@ use lpgate_store::{ChangeRow, EventRow, FolderRow, GroupRow, StoreResult, UserQu
 use rusqlite::{Connection, params};
 
 use crate::backend;
-use crate::rows::{opt_utc_secs, parse_local, parse_utc, utc};
+use crate::rows::{parse_local, parse_utc, secs_to_utc, utc};
 use crate::sync::group_id;
 
 pub fn users(conn: &Connection, q: &UserQuery) -> StoreResult<Vec<UserRow>> {
@@ -62,29 +62,51 @@ pub fn users(conn: &Connection, q: &UserQuery) -> StoreResult<Vec<UserRow>> {
 }
 
 /// Maps a row with the columns of [`users`]' outer SELECT.
+/// The columns [`user_from_row`] reads, in this order: every query it maps must select exactly
+/// these (read by position: looking each column up by name cost more than the read itself).
+#[cfg(test)]
+pub const USER_ROW_COLUMNS: [&str; 15] = [
+    "id",
+    "account",
+    "email",
+    "lastpass_id",
+    "fullname",
+    "status",
+    "admin",
+    "last_login_at",
+    "multifactor",
+    "mp_strength",
+    "total_score",
+    "password_reset_required",
+    "groups_json",
+    "first_seen",
+    "last_seen",
+];
+
 pub fn user_from_row(r: &rusqlite::Row) -> rusqlite::Result<UserRow> {
-    let groups: String = r.get("groups_json")?;
-    let admin: bool = r.get("admin")?;
-    let last_seen: String = r.get("last_seen")?;
+    let admin: bool = r.get(6)?;
+    let groups: String = r.get(12)?;
+    let first_seen: String = r.get(13)?;
+    let last_seen: String = r.get(14)?;
     Ok(UserRow {
-        id: r.get("id")?,
-        account: r.get("account")?,
-        email: r.get("email")?,
-        lastpass_id: r.get("lastpass_id")?,
-        fullname: r.get("fullname")?,
-        status: r.get("status")?,
+        id: r.get(0)?,
+        account: r.get(1)?,
+        email: r.get(2)?,
+        lastpass_id: r.get(3)?,
+        fullname: r.get(4)?,
+        status: r.get(5)?,
         role: if admin { "admin" } else { "user" }.to_string(),
-        last_login: opt_utc_secs(r, "last_login_at")?,
-        multifactor: r.get("multifactor")?,
-        mp_strength: r.get("mp_strength")?,
-        total_score: r.get("total_score")?,
-        password_reset_required: r.get("password_reset_required")?,
+        last_login: r.get::<_, Option<i64>>(7)?.map(secs_to_utc).transpose()?,
+        multifactor: r.get(8)?,
+        mp_strength: r.get(9)?,
+        total_score: r.get(10)?,
+        password_reset_required: r.get(11)?,
         groups: {
             let mut g: Vec<String> = serde_json::from_str(&groups).unwrap_or_default();
             g.sort();
             g
         },
-        first_seen: parse_utc(&r.get::<_, String>("first_seen")?)?,
+        first_seen: parse_utc(&first_seen)?,
         last_seen: parse_utc(&last_seen)?,
     })
 }
