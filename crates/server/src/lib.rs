@@ -16,6 +16,7 @@ mod params;
 mod ratelimit;
 mod reply;
 mod state;
+mod usercache;
 mod v1;
 
 use std::future::Future;

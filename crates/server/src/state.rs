@@ -18,6 +18,8 @@ pub struct AppState<S: Store> {
     pub(crate) failures: Arc<FailureLimiter>,
     /// HTTP request counts for `/metrics`.
     pub(crate) http: Arc<crate::metrics::HttpMetrics>,
+    /// Users' JSON between requests while the data is unchanged.
+    pub(crate) users: Arc<crate::usercache::UserCache>,
     /// What the write endpoints need; `None` answers them 503.
     pub(crate) ops: Option<Arc<crate::ops::Ops>>,
 }
@@ -47,6 +49,7 @@ impl<S: Store> AppState<S> {
             tokens: Arc::new(TokenCache::default()),
             failures: Arc::new(FailureLimiter::default()),
             http: Arc::new(crate::metrics::HttpMetrics::default()),
+            users: Arc::new(crate::usercache::UserCache::default()),
             ops: None,
         }
     }

@@ -11,7 +11,7 @@ use lpgate_store::{
 use lpgate_store::{
     AuditQuery, AuditRow, ItemResult, NewAuditEntry, NewPlan, PlanItemRow, PlanRow, PlanState,
 };
-use lpgate_store::{NewToken, TokenRow, UserPageQuery};
+use lpgate_store::{NewToken, TokenRow, UserKey, UserPageQuery};
 
 use crate::rows::utc;
 use crate::{SqliteStore, accounts, act, lock, pages, read, search, sync, tokens, watch};
@@ -400,6 +400,27 @@ impl Store for SqliteStore {
         }
         self.read("page users", move |c| pages::page(c, &query))
             .await
+    }
+
+    async fn page_user_keys(&self, query: UserPageQuery) -> StoreResult<Vec<UserKey>> {
+        // Index-only reads when unfiltered; see `page_users` for which run here.
+        if query.limit <= 1001 && query.text.is_none() && query.group.is_none() {
+            return self.read_now(|c| pages::keys(c, &query));
+        }
+        self.read("page user keys", move |c| pages::keys(c, &query))
+            .await
+    }
+
+    async fn users_by_ids(&self, ids: Vec<i64>) -> StoreResult<Vec<UserRow>> {
+        if ids.len() <= 16 {
+            return self.read_now(|c| pages::by_ids(c, &ids));
+        }
+        self.read("read users", move |c| pages::by_ids(c, &ids))
+            .await
+    }
+
+    async fn data_version(&self) -> StoreResult<u64> {
+        self.data_version_now()
     }
 
     async fn user_by_id(&self, id: i64) -> StoreResult<UserRow> {

@@ -41,6 +41,10 @@ struct Inner {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     queriers: Mutex<Vec<sandbox::QueryConn>>,
+    /// The connection `PRAGMA data_version` is read on: its value is only comparable with
+    /// earlier readings on the same connection, and it changes with every commit by any
+    /// other connection (this process's writer included), never with its own.
+    version: Mutex<Option<Connection>>,
 }
 
 impl Drop for Inner {
@@ -115,6 +119,7 @@ impl SqliteStore {
                 writer: Mutex::new(conn),
                 readers: Mutex::new(Vec::new()),
                 queriers: Mutex::new(Vec::new()),
+                version: Mutex::new(None),
             }),
         })
     }
@@ -171,6 +176,31 @@ impl SqliteStore {
         });
     }
 
+    /// `PRAGMA data_version` on the dedicated connection (opened on first use).
+    pub(crate) fn data_version_now(&self) -> StoreResult<u64> {
+        let ctx = "read data version";
+        let mut slot = self.inner.version.lock().map_err(|_| StoreError::Backend {
+            context: ctx,
+            message: "the data-version connection was poisoned by an earlier panic".into(),
+        })?;
+        let conn = match &mut *slot {
+            Some(c) => c,
+            None => slot.insert(self.open_reader().map_err(backend(ctx))?),
+        };
+        conn.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0))
+            .map(|v| v as u64)
+            .map_err(backend(ctx))
+    }
+
+    fn open_reader(&self) -> rusqlite::Result<Connection> {
+        let c = Connection::open_with_flags(
+            &self.inner.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        configure(&c)?;
+        Ok(c)
+    }
+
     /// Runs `f` with a pooled reader connection on the calling thread.
     pub(crate) fn read_now<T>(
         &self,
@@ -179,15 +209,7 @@ impl SqliteStore {
         let pooled = self.inner.readers.lock().ok().and_then(|mut p| p.pop());
         let conn = match pooled {
             Some(c) => c,
-            None => {
-                let c = Connection::open_with_flags(
-                    &self.inner.path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )
-                .map_err(backend("open reader"))?;
-                configure(&c).map_err(backend("open reader"))?;
-                c
-            }
+            None => self.open_reader().map_err(backend("open reader"))?,
         };
         let out = f(&conn);
         if let Ok(mut pool) = self.inner.readers.lock()

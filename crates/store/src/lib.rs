@@ -23,7 +23,9 @@ pub use act::{
 };
 pub use error::{StoreError, StoreResult};
 pub use metrics::{LabelledCount, LastSync, MetricsSnapshot, SYNC_DURATION_BUCKETS, SyncHistogram};
-pub use query::{ChangeRow, EventRow, FolderRow, GroupRow, UserPageQuery, UserQuery, UserRow};
+pub use query::{
+    ChangeRow, EventRow, FolderRow, GroupRow, UserKey, UserPageQuery, UserQuery, UserRow,
+};
 pub use store::{AccountLock, Store};
 pub use sync::{
     BaselineMsg, BaselineWriter, EventRecord, Fingerprinted, RunId, RunOutcome, SnapshotIndex,

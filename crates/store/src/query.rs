@@ -41,6 +41,19 @@ pub struct UserPageQuery {
     pub limit: usize,
 }
 
+/// A user's place in the (account name, email) order of keyset pages: enough to page without
+/// reading the whole user, whose full row a caller may already hold (see
+/// [`crate::Store::data_version`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserKey {
+    /// The store's row id of the user.
+    pub id: i64,
+    /// Account name.
+    pub account: String,
+    /// Email.
+    pub email: String,
+}
+
 /// A user as listed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -10,7 +10,9 @@ use crate::act::{
     AuditQuery, AuditRow, ItemResult, NewAuditEntry, NewPlan, PlanItemRow, PlanRow, PlanState,
 };
 use crate::error::StoreResult;
-use crate::query::{ChangeRow, EventRow, FolderRow, GroupRow, UserPageQuery, UserQuery, UserRow};
+use crate::query::{
+    ChangeRow, EventRow, FolderRow, GroupRow, UserKey, UserPageQuery, UserQuery, UserRow,
+};
 use crate::sync::{RunId, SnapshotIndex, SyncRunRow, SyncWrite};
 use crate::token::{NewToken, TokenRow};
 use crate::watch::{
@@ -144,6 +146,20 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Vec<UserRow>>> + Send;
     /// One current user by its row id (`NotFound` when no such user).
     fn user_by_id(&self, id: i64) -> impl Future<Output = StoreResult<UserRow>> + Send;
+    /// The keys of one keyset page (the same rows, filters and order as [`Store::page_users`]),
+    /// for callers that hold rows already read at the current [`Store::data_version`].
+    fn page_user_keys(
+        &self,
+        query: UserPageQuery,
+    ) -> impl Future<Output = StoreResult<Vec<UserKey>>> + Send;
+    /// The current users with these row ids, in the order given; ids with no current user
+    /// are left out.
+    fn users_by_ids(&self, ids: Vec<i64>)
+    -> impl Future<Output = StoreResult<Vec<UserRow>>> + Send;
+    /// A number that changes whenever committed data changes, by this process or any other:
+    /// two equal readings mean nothing was written in between, so anything read after the
+    /// first is still current. Cheap enough to call on every request.
+    fn data_version(&self) -> impl Future<Output = StoreResult<u64>> + Send;
     /// Groups with member counts.
     fn list_groups(
         &self,

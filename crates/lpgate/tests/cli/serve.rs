@@ -316,6 +316,80 @@ async fn pages_neither_skip_nor_repeat_while_syncs_run() {
     assert!(round > 5, "the walk spanned several syncs");
 }
 
+async fn first_page(server: &Server, reader: &str) -> Vec<Value> {
+    let (status, page) = get(server, Some(reader), "/v1/users?limit=1000").await;
+    assert_eq!(status, 200, "{page}");
+    page["result"].as_array().unwrap().clone()
+}
+
+/// The server keeps users' JSON between requests; a sync by another process (the CLI) must
+/// still show at once in single reads and in pages: renamed, removed and added users.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_show_a_sync_by_another_process_at_once() {
+    let env = env(30).await;
+    env.linked().await;
+    env.ok(&["sync", "acme"]).await;
+    let reader = token(&env, "reader", "read", None).await;
+    let server = start(&env).await;
+    let first = first_page(&server, &reader).await;
+    let renamed = first[3].clone();
+    let removed = first[5].clone();
+    let id = |u: &Value| u["id"].as_i64().unwrap();
+    // Read twice, so both answers come from the cache the second time.
+    for _ in 0..2 {
+        let (status, one) = get(
+            &server,
+            Some(&reader),
+            &format!("/v1/users/{}", id(&renamed)),
+        )
+        .await;
+        assert_eq!((status, &one["result"]), (200, &renamed));
+    }
+    assert_eq!(first_page(&server, &reader).await, first);
+
+    emu_call(
+        &env,
+        "updateuser",
+        serde_json::json!({"username": renamed["email"], "fullname": "Someone Else"}),
+    );
+    emu_call(
+        &env,
+        "deluser",
+        serde_json::json!({"username": removed["email"], "deleteaction": 2}),
+    );
+    emu_call(
+        &env,
+        "batchadd",
+        serde_json::json!([{"username": "aaaa-first@example.com", "fullname": "New Hire"}]),
+    );
+    env.ok(&["sync", "acme"]).await;
+
+    let (status, one) = get(
+        &server,
+        Some(&reader),
+        &format!("/v1/users/{}", id(&renamed)),
+    )
+    .await;
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(one["result"]["fullname"], "Someone Else");
+    let (status, gone) = get(
+        &server,
+        Some(&reader),
+        &format!("/v1/users/{}", id(&removed)),
+    )
+    .await;
+    // LastPass no longer lists the user: lpgate keeps it as deprovisioned.
+    assert_eq!(status, 200, "{gone}");
+    assert_eq!(gone["result"]["status"], "deprovisioned");
+    let after = first_page(&server, &reader).await;
+    assert_eq!(after[0]["email"], "aaaa-first@example.com");
+    let row = after.iter().find(|u| id(u) == id(&renamed)).unwrap();
+    assert_eq!(row["fullname"], "Someone Else");
+    let row = after.iter().find(|u| id(u) == id(&removed)).unwrap();
+    assert_eq!(row["status"], "deprovisioned");
+    assert_eq!(after.len(), first.len() + 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_the_server_cleanly() {
     let env = env(5).await;

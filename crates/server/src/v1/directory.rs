@@ -6,7 +6,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::{Extension, Router};
 use chrono::Utc;
-use lpgate_store::{EventRow, FolderRow, Store, StoreError, UserPageQuery, UserRow};
+use lpgate_store::{EventRow, FolderRow, Store, StoreError, UserPageQuery};
 use serde::Serialize;
 
 use crate::auth::Caller;
@@ -111,7 +111,7 @@ async fn group_members<S: Store>(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Result<Page<UserRow>, ApiError> {
+) -> Result<crate::reply::JsonPage, ApiError> {
     let p = Params::parse(raw.as_deref(), &["limit", "cursor"])?;
     let limit = p.limit()?;
     let after = p.get("cursor").map(decode_cursor).transpose()?;
@@ -127,7 +127,7 @@ async fn group_members<S: Store>(
         limit: limit + 1,
         ..UserPageQuery::default()
     };
-    crate::v1::users::page_of_users(&state.store, query, limit).await
+    crate::v1::users::page_of_users(&state, query, limit).await
 }
 
 #[utoipa::path(

@@ -3,17 +3,22 @@
 //! Pages are keyset-based on (account, email): a sync between two pages cannot shift rows,
 //! so a user present throughout appears exactly once in a walk of all pages.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::{Extension, Router};
+use bytes::Bytes;
 use lpgate_domain::AccountStatus;
 use lpgate_store::{Store, StoreError, UserPageQuery, UserRow};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::params::{Params, decode_cursor, encode_cursor};
-use crate::reply::{One, Page};
+use crate::reply::{JsonOne, JsonPage};
 use crate::state::AppState;
+use crate::usercache::CachedUser;
 use crate::v1::account_param;
 use crate::v1::changes::parse_since;
 
@@ -74,7 +79,7 @@ async fn index<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,
     RawQuery(raw): RawQuery,
-) -> Result<Page<UserRow>, ApiError> {
+) -> Result<JsonPage, ApiError> {
     let p = Params::parse(raw.as_deref(), PARAMS)?;
     let limit = p.limit()?;
     let status = match p.get("status") {
@@ -101,27 +106,72 @@ async fn index<S: Store>(
         after: p.get("cursor").map(decode_cursor).transpose()?,
         limit: limit + 1,
     };
-    page_of_users(&state.store, query, limit).await
+    page_of_users(&state, query, limit).await
 }
 
-/// One keyset page: asks the store for one row more than `limit` (the query's limit must be
-/// `limit + 1`), so the cursor is set exactly when another page exists.
+/// One keyset page: asks the store for the page's keys with one row more than `limit` (the
+/// query's limit must be `limit + 1`), so the cursor is set exactly when another page exists,
+/// then takes each user's JSON from the cache or, for those not there, from the store.
 pub(crate) async fn page_of_users<S: Store>(
-    store: &S,
+    state: &AppState<S>,
     query: UserPageQuery,
     limit: usize,
-) -> Result<Page<UserRow>, ApiError> {
-    let mut rows = store.page_users(query).await?;
-    let next_cursor = if rows.len() > limit {
-        rows.truncate(limit);
-        rows.last().map(|u| encode_cursor(&u.account, &u.email))
+) -> Result<JsonPage, ApiError> {
+    let version = state.store.data_version().await?;
+    let mut keys = state.store.page_user_keys(query).await?;
+    let next_cursor = if keys.len() > limit {
+        keys.truncate(limit);
+        keys.last().map(|k| encode_cursor(&k.account, &k.email))
     } else {
         None
     };
-    Ok(Page {
-        result: rows,
+    let ids: Vec<i64> = keys.iter().map(|k| k.id).collect();
+    let mut found = state.users.get_many(version, &ids);
+    let missing: Vec<i64> = ids
+        .iter()
+        .zip(&found)
+        .filter(|(_, f)| f.is_none())
+        .map(|(id, _)| *id)
+        .collect();
+    if !missing.is_empty() {
+        let mut read: HashMap<i64, CachedUser> = HashMap::with_capacity(missing.len());
+        for user in state.store.users_by_ids(missing).await? {
+            let cached = cache_user(state, version, &user)?;
+            read.insert(user.id, cached);
+        }
+        for (slot, id) in found.iter_mut().zip(&ids) {
+            if slot.is_none() {
+                *slot = read.remove(id);
+            }
+        }
+    }
+    // A user removed between reading the keys and the rows is left out, as if the page had
+    // been read just after.
+    Ok(JsonPage {
+        result: found.into_iter().flatten().map(|u| u.json).collect(),
         next_cursor,
     })
+}
+
+/// Serializes `user` and keeps it for later requests at `version`.
+fn cache_user<S: Store>(
+    state: &AppState<S>,
+    version: u64,
+    user: &UserRow,
+) -> Result<CachedUser, ApiError> {
+    let json = serde_json::to_vec(user).map_err(|e| {
+        ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("cannot serialize user {}: {e}", user.id),
+        )
+    })?;
+    let cached = CachedUser {
+        account: Arc::from(user.account.as_str()),
+        json: Bytes::from(json),
+    };
+    state.users.put(version, user.id, cached.clone());
+    Ok(cached)
 }
 
 #[utoipa::path(
@@ -139,14 +189,22 @@ async fn show<S: Store>(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Result<One<UserRow>, ApiError> {
+) -> Result<JsonOne, ApiError> {
     Params::parse(raw.as_deref(), &[])?;
     let Ok(id) = id.parse::<i64>() else {
         return Err(ApiError::not_found("user"));
     };
-    match state.store.user_by_id(id).await {
-        Ok(u) if caller.sees(&u.account) => Ok(One(u)),
-        Ok(_) | Err(StoreError::NotFound { .. }) => Err(ApiError::not_found("user")),
-        Err(e) => Err(e.into()),
+    let version = state.store.data_version().await?;
+    let user = match state.users.get_many(version, &[id]).pop().flatten() {
+        Some(u) => u,
+        None => match state.store.user_by_id(id).await {
+            Ok(u) => cache_user(&state, version, &u)?,
+            Err(StoreError::NotFound { .. }) => return Err(ApiError::not_found("user")),
+            Err(e) => return Err(e.into()),
+        },
+    };
+    if !caller.sees(&user.account) {
+        return Err(ApiError::not_found("user"));
     }
+    Ok(JsonOne(user.json))
 }
