@@ -78,6 +78,9 @@ pub(crate) fn backend(context: &'static str) -> impl Fn(rusqlite::Error) -> Stor
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // Room for a user page's statement per filter combination (see `pages.rs`) beside the
+    // rest, so a busy server never re-parses them.
+    conn.set_prepared_statement_cache_capacity(128);
     conn.execute_batch(
         "PRAGMA foreign_keys = ON;
          PRAGMA synchronous = NORMAL;
@@ -187,7 +190,8 @@ impl SqliteStore {
             Some(c) => c,
             None => slot.insert(self.open_reader().map_err(backend(ctx))?),
         };
-        conn.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0))
+        conn.prepare_cached("PRAGMA data_version")
+            .and_then(|mut stmt| stmt.query_row([], |r| r.get::<_, i64>(0)))
             .map(|v| v as u64)
             .map_err(backend(ctx))
     }

@@ -7,7 +7,8 @@
 use std::sync::LazyLock;
 
 use lpgate_store::{StoreError, StoreResult, UserKey, UserPageQuery, UserRow};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, params_from_iter};
 
 use crate::backend;
 use crate::read::user_from_row;
@@ -20,57 +21,63 @@ const SELECT: &str = "SELECT u.id AS id, a.name AS account, u.email, u.lastpass_
         u.first_seen, COALESCE(u.last_seen, a.last_synced_at, u.first_seen) AS last_seen
      FROM users u JOIN accounts a ON a.id = u.account_id";
 
-/// The filters every page applies, numbered from ?3 (?1 is the account id, ?2 the limit).
-const FILTERS: &str = "(?3 IS NULL OR u.status = ?3)
-           AND (?4 IS NULL OR u.admin = ?4)
-           AND (?5 IS NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id AND m.group_name = ?5))
-           AND (?6 IS NULL OR instr(lower(u.email), lower(?6)) > 0 OR instr(lower(u.fullname), lower(?6)) > 0)
-           AND (?7 IS NULL OR u.valid_from >= ?7)";
+/// What a page selects: whole rows or only keys.
+#[derive(Clone, Copy)]
+enum Columns {
+    Rows,
+    Keys,
+}
 
-/// One account's users from its first email on (?8 is always NULL here: both statements take
-/// the same parameters).
-static FROM_START: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "{SELECT} WHERE u.account_id = ?1 AND ?8 IS NULL AND {FILTERS}
-         ORDER BY u.email LIMIT ?2"
-    )
-});
-
-/// One account's users after an email (?8, exclusive). A separate statement rather than
-/// `?8 IS NULL OR …`, which would stop SQLite using the bound as an index range.
-static AFTER_EMAIL: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "{SELECT} WHERE u.account_id = ?1 AND u.email > ?8 AND {FILTERS}
-         ORDER BY u.email LIMIT ?2"
-    )
-});
-
-/// The keys of one account's users from its first email on, and after an email: the same
-/// WHERE as the two statements above, reading only the (account, email) index when no filter
-/// needs the row.
-static KEYS_FROM_START: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "SELECT u.id, a.name, u.email {KEYS_FROM} WHERE u.account_id = ?1 AND ?8 IS NULL AND {FILTERS}
-         ORDER BY u.email LIMIT ?2"
-    )
-});
-static KEYS_AFTER_EMAIL: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "SELECT u.id, a.name, u.email {KEYS_FROM} WHERE u.account_id = ?1 AND u.email > ?8 AND {FILTERS}
-         ORDER BY u.email LIMIT ?2"
-    )
-});
-const KEYS_FROM: &str = "FROM users u JOIN accounts a ON a.id = u.account_id";
+/// The statement for one account's slice of a page, with only the conditions the query uses
+/// (no `?N IS NULL OR …`: SQLite re-prepares a statement on every run when a bound value can
+/// change its plan, and cannot use an optional bound as an index range). Parameters in order:
+/// account id, then the cursor email, status, admin, group, text (twice), updated_since of
+/// those present, then the limit. Each combination's text is cached by the connection.
+fn slice_sql(columns: Columns, q: &UserPageQuery, after: bool) -> String {
+    let mut sql = String::with_capacity(1024);
+    sql.push_str(match columns {
+        Columns::Rows => SELECT,
+        Columns::Keys => {
+            "SELECT u.id, a.name, u.email FROM users u JOIN accounts a ON a.id = u.account_id"
+        }
+    });
+    sql.push_str(" WHERE u.account_id = ?");
+    if after {
+        sql.push_str(" AND u.email > ?");
+    }
+    if q.status.is_some() {
+        sql.push_str(" AND u.status = ?");
+    }
+    if q.admin.is_some() {
+        sql.push_str(" AND u.admin = ?");
+    }
+    if q.group.is_some() {
+        sql.push_str(
+            " AND EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id AND m.group_name = ?)",
+        );
+    }
+    if q.text.is_some() {
+        // The text is bound twice, once for each column.
+        sql.push_str(
+            " AND (instr(lower(u.email), lower(?)) > 0 OR instr(lower(u.fullname), lower(?)) > 0)",
+        );
+    }
+    if q.updated_since.is_some() {
+        sql.push_str(" AND u.valid_from >= ?");
+    }
+    sql.push_str(" ORDER BY u.email LIMIT ?");
+    sql
+}
 
 /// One user by id.
 static BY_ID: LazyLock<String> = LazyLock::new(|| format!("{SELECT} WHERE u.id = ?1"));
 
 pub fn page(conn: &Connection, q: &UserPageQuery) -> StoreResult<Vec<UserRow>> {
-    walk(conn, q, [&*FROM_START, &*AFTER_EMAIL], user_from_row)
+    walk(conn, q, Columns::Rows, user_from_row)
 }
 
 pub fn keys(conn: &Connection, q: &UserPageQuery) -> StoreResult<Vec<UserKey>> {
-    walk(conn, q, [&*KEYS_FROM_START, &*KEYS_AFTER_EMAIL], |r| {
+    walk(conn, q, Columns::Keys, |r| {
         Ok(UserKey {
             id: r.get(0)?,
             account: r.get(1)?,
@@ -95,12 +102,12 @@ pub fn by_ids(conn: &Connection, ids: &[i64]) -> StoreResult<Vec<UserRow>> {
     Ok(out)
 }
 
-/// One page: accounts in name order, then each account's users from the cursor on through
-/// `statements` (from the start, after an email), until `limit` rows.
+/// One page: accounts in name order, then each account's users from the cursor on, until
+/// `limit` rows.
 fn walk<T>(
     conn: &Connection,
     q: &UserPageQuery,
-    statements: [&str; 2],
+    columns: Columns,
     map: impl Fn(&rusqlite::Row) -> rusqlite::Result<T>,
 ) -> StoreResult<Vec<T>> {
     let ctx = "page users";
@@ -108,19 +115,27 @@ fn walk<T>(
         Some((a, e)) => (Some(a.as_str()), Some(e.as_str())),
         None => (None, None),
     };
-    let accounts = conn
-        .prepare_cached(
-            "SELECT id, name FROM accounts
-             WHERE (?1 IS NULL OR name = ?1) AND (?2 IS NULL OR name >= ?2)
-             ORDER BY name",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_map(params![q.account, after_account], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-            })?
-            .collect::<Result<Vec<_>, _>>()
-        })
-        .map_err(backend(ctx))?;
+    let accounts = {
+        let (sql, bound): (&str, Option<&str>) = match (&q.account, after_account) {
+            (Some(name), _) => ("SELECT id, name FROM accounts WHERE name = ?1", Some(name)),
+            (None, Some(after)) => (
+                "SELECT id, name FROM accounts WHERE name >= ?1 ORDER BY name",
+                Some(after),
+            ),
+            (None, None) => (
+                "SELECT id, name FROM accounts WHERE ?1 IS NULL ORDER BY name",
+                None,
+            ),
+        };
+        conn.prepare_cached(sql)
+            .and_then(|mut stmt| {
+                stmt.query_map([bound], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(backend(ctx))?
+    };
     let status = q.status.as_deref().map(str::to_ascii_lowercase);
     let updated_since = q.updated_since.map(crate::rows::utc);
     let mut out = Vec::with_capacity(q.limit.min(1024));
@@ -130,28 +145,26 @@ fn walk<T>(
             break;
         }
         // The cursor's email bounds only the cursor's own account; later accounts start at
-        // their first user.
+        // their first user (and one sorting before the cursor's is never listed).
+        if after_account.is_some_and(|a| name.as_str() < a) {
+            continue;
+        }
         let after = after_email.filter(|_| after_account == Some(name.as_str()));
-        let sql = if after.is_some() {
-            statements[1]
-        } else {
-            statements[0]
-        };
-        let mut stmt = conn.prepare_cached(sql).map_err(backend(ctx))?;
+        let mut values: Vec<Value> = vec![Value::Integer(id)];
+        values.extend(after.map(|e| Value::Text(e.to_string())));
+        values.extend(status.clone().map(Value::Text));
+        values.extend(q.admin.map(|a| Value::Integer(a.into())));
+        values.extend(q.group.clone().map(Value::Text));
+        if let Some(text) = &q.text {
+            values.extend([Value::Text(text.clone()), Value::Text(text.clone())]);
+        }
+        values.extend(updated_since.clone().map(Value::Text));
+        values.push(Value::Integer(remaining as i64));
+        let mut stmt = conn
+            .prepare_cached(&slice_sql(columns, q, after.is_some()))
+            .map_err(backend(ctx))?;
         let rows = stmt
-            .query_map(
-                params![
-                    id,
-                    remaining as i64,
-                    status,
-                    q.admin,
-                    q.group,
-                    q.text,
-                    updated_since,
-                    after
-                ],
-                &map,
-            )
+            .query_map(params_from_iter(values), &map)
             .map_err(backend(ctx))?;
         for row in rows {
             out.push(row.map_err(backend(ctx))?);
@@ -177,51 +190,82 @@ mod tests {
     use super::*;
     use crate::read::USER_ROW_COLUMNS;
 
+    /// Every combination of filters, with and without a cursor.
+    fn queries() -> Vec<(UserPageQuery, bool)> {
+        let mut out = Vec::new();
+        for mask in 0..32u32 {
+            let q = UserPageQuery {
+                status: (mask & 1 != 0).then(|| "active".to_string()),
+                admin: (mask & 2 != 0).then_some(true),
+                group: (mask & 4 != 0).then(|| "g".to_string()),
+                text: (mask & 8 != 0).then(|| "x".to_string()),
+                updated_since: (mask & 16 != 0).then(chrono::Utc::now),
+                ..UserPageQuery::default()
+            };
+            out.push((q.clone(), false));
+            out.push((q, true));
+        }
+        out
+    }
+
     /// `user_from_row` reads by position: every query must select its columns in its order.
     #[test]
     fn queries_select_the_columns_user_from_row_reads() {
         let mut conn = Connection::open_in_memory().unwrap();
         crate::schema::migrate(&mut conn).unwrap();
-        for sql in [&*FROM_START, &*AFTER_EMAIL, &*BY_ID] {
-            let stmt = conn.prepare(sql).unwrap();
+        let mut statements = vec![BY_ID.to_string()];
+        statements.extend(
+            queries()
+                .iter()
+                .map(|(q, after)| slice_sql(Columns::Rows, q, *after)),
+        );
+        for sql in statements {
+            let stmt = conn.prepare(&sql).unwrap();
             assert_eq!(stmt.column_names().collect::<Vec<_>>(), USER_ROW_COLUMNS);
         }
     }
 
-    /// Every page is an index range on (account, email): no full scan, no sort.
+    /// Every combination binds exactly the parameters its statement has.
+    #[test]
+    fn every_filter_combination_runs() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::schema::migrate(&mut conn).unwrap();
+        conn.execute(
+            "INSERT INTO accounts (name, cid, provhash_sealed, time_zone, sync_interval_secs, created_at)
+             VALUES ('acme', 1, x'00', 'UTC', 900, '2026-01-01T00:00:00.000000Z')",
+            [],
+        )
+        .unwrap();
+        for (mut q, after) in queries() {
+            q.limit = 10;
+            if after {
+                q.after = Some(("acme".into(), "m@x.io".into()));
+            }
+            assert!(page(&conn, &q).unwrap().is_empty());
+            assert!(keys(&conn, &q).unwrap().is_empty());
+        }
+    }
+
+    /// Every slice is an index range on (account, email): no full scan, no sort.
     #[test]
     fn pages_use_the_account_email_index() {
         let mut conn = Connection::open_in_memory().unwrap();
         crate::schema::migrate(&mut conn).unwrap();
-        for sql in [
-            &*FROM_START,
-            &*AFTER_EMAIL,
-            &*KEYS_FROM_START,
-            &*KEYS_AFTER_EMAIL,
-        ] {
-            let plan: Vec<String> = conn
-                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-                .unwrap()
-                .query_map(
-                    params![
-                        1,
-                        10,
-                        None::<String>,
-                        None::<bool>,
-                        None::<String>,
-                        None::<String>,
-                        None::<String>,
-                        "x"
-                    ],
-                    |r| r.get::<_, String>(3),
-                )
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap();
-            let plan = plan.join("\n");
-            assert!(plan.contains("SEARCH u USING"), "{plan}");
-            assert!(!plan.contains("SCAN u"), "{plan}");
-            assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+        for (q, after) in queries() {
+            for columns in [Columns::Rows, Columns::Keys] {
+                let sql = slice_sql(columns, &q, after);
+                // Parameters left unbound are NULL: enough to plan.
+                let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+                let mut rows = stmt.raw_query();
+                let mut plan = String::new();
+                while let Some(r) = rows.next().unwrap() {
+                    plan.push_str(&r.get::<_, String>(3).unwrap());
+                    plan.push('\n');
+                }
+                assert!(plan.contains("SEARCH u USING"), "{sql}\n{plan}");
+                assert!(!plan.contains("SCAN u"), "{plan}");
+                assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+            }
         }
     }
 }
