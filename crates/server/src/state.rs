@@ -20,6 +20,8 @@ pub struct AppState<S: Store> {
     pub(crate) http: Arc<crate::metrics::HttpMetrics>,
     /// What the write endpoints need; `None` answers them 503.
     pub(crate) ops: Option<Arc<crate::ops::Ops>>,
+    /// Seats and thresholds of `GET /v1/reports/{name}`.
+    pub(crate) reports: Arc<lpgate_report::Settings>,
 }
 
 impl<S: Store> AppState<S> {
@@ -48,7 +50,15 @@ impl<S: Store> AppState<S> {
             failures: Arc::new(FailureLimiter::default()),
             http: Arc::new(crate::metrics::HttpMetrics::default()),
             ops: None,
+            reports: Arc::new(lpgate_report::Settings::default()),
         }
+    }
+
+    /// The same state with the installation's report settings (purchased seats, the rules'
+    /// thresholds); without them reports use the defaults and know no seats.
+    pub fn with_report_settings(mut self, settings: lpgate_report::Settings) -> Self {
+        self.reports = Arc::new(settings);
+        self
     }
 
     /// The same state with a different failed-authentication limit (tests).
