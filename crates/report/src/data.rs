@@ -271,6 +271,57 @@ pub async fn reset_since<S: Store>(
         .collect())
 }
 
+/// One user LastPass lists as having an expired master password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expired {
+    /// Account name.
+    pub account: String,
+    /// Email.
+    pub email: String,
+    /// Last master password change (UTC), as LastPass reported it.
+    pub last_pw_change_at: Option<DateTime<Utc>>,
+}
+
+/// Expired master passwords, and per account when its list was last read (`None`: never).
+pub type ExpiredLists = (Vec<Expired>, Vec<(String, Option<DateTime<Utc>>)>);
+
+/// The expired-master-password lists of the accounts in scope, and when each account's list
+/// was last read from LastPass (`None`: never read).
+pub async fn expired<S: Store>(store: &S, scope: &Scope) -> Result<ExpiredLists, ReportError> {
+    let rows = run(
+        store,
+        scope,
+        "SELECT account, email, last_pw_change_at FROM expired_passwords ORDER BY account, email",
+        vec![],
+    )
+    .await?;
+    let reads = run(
+        store,
+        scope,
+        "SELECT account, expired_passwords_read_at FROM accounts ORDER BY account",
+        vec![],
+    )
+    .await?;
+    Ok((
+        rows.iter()
+            .map(|r| Expired {
+                account: text(r.get("account")),
+                email: text(r.get("email")),
+                last_pw_change_at: time(r.get("last_pw_change_at")),
+            })
+            .collect(),
+        reads
+            .iter()
+            .map(|r| {
+                (
+                    text(r.get("account")),
+                    time(r.get("expired_passwords_read_at")),
+                )
+            })
+            .collect(),
+    ))
+}
+
 /// One person of an HR list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HrPerson {

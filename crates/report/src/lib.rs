@@ -222,7 +222,8 @@ pub async fn build<S: Store>(
         ReportKind::Licences => licences::report(&input, settings, &accounts),
         ReportKind::Passwords => {
             let since = data::reset_since(store, &scope).await?;
-            passwords::report(&input, settings, &since)
+            let expired = data::expired(store, &scope).await?;
+            passwords::report(&input, settings, &since, &expired)
         }
     };
     report.name = req.kind.as_str().to_string();

@@ -15,6 +15,7 @@ pub(crate) fn report(
     input: &Input,
     settings: &Settings,
     reset_since: &[(String, String, Option<DateTime<Utc>>)],
+    (expired, reads): &crate::data::ExpiredLists,
 ) -> Report {
     let mut r = blank(
         "Master passwords",
@@ -111,31 +112,69 @@ pub(crate) fn report(
             json!(late),
         ]);
     }
-    let expired_s = Section::new(
+    let mut expired_s = Section::new(
         "expired",
         "Expired master passwords",
-        "Users LastPass lists as having an expired master password (expiredmasterpwlist).",
+        "Users LastPass lists as having an expired master password (expiredmasterpwlist), \
+         as of each account's last read of that list.",
         &[
             ("account", "Account"),
             ("email", "Email"),
             ("fullname", "Name"),
             ("role", "Role"),
+            ("status", "Status"),
             ("last_pw_change_at", "Last changed"),
             ("days_since_change", "Days since change"),
         ],
     );
-    r.notes.push(
-        "Expired master passwords are not available yet: lpgate's sync does not read \
-         LastPass's expiredmasterpwlist, so that section is empty and its figure is unknown."
-            .into(),
-    );
+    let users: HashMap<(&str, &str), &crate::data::UserFacts> = input
+        .users
+        .iter()
+        .map(|u| ((u.account.as_str(), u.email.as_str()), u))
+        .collect();
+    for x in expired {
+        let u = users.get(&(x.account.as_str(), x.email.as_str()));
+        expired_s.push(vec![
+            json!(x.account),
+            json!(x.email),
+            json!(u.map(|u| u.fullname.clone())),
+            json!(u.map(|u| role(u.admin))),
+            json!(u.map(|u| u.status.clone())),
+            at(x.last_pw_change_at),
+            days_since(x.last_pw_change_at, input.now),
+        ]);
+    }
+    for (account, read) in reads {
+        r.parameters.push(parameter(
+            &format!("expired_list_read_at.{account}"),
+            read.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                .unwrap_or_else(|| "never".into()),
+        ));
+    }
+    let unread: Vec<&str> = reads
+        .iter()
+        .filter(|(_, t)| t.is_none())
+        .map(|(a, _)| a.as_str())
+        .collect();
+    if !unread.is_empty() {
+        r.notes.push(format!(
+            "LastPass's list of expired master passwords has never been read for {}: it is \
+             read at each sync (a failure to read it is logged and keeps the previous list).",
+            unread.join(", ")
+        ));
+    }
+    let expired_figure = if reads.iter().any(|(_, t)| t.is_some()) {
+        json!(expired_s.rows.len())
+    } else {
+        Value::Null
+    };
     r.summary = vec![
         figure("active_users", "Active users", active.len()),
         figure("weak", "Weak master passwords", weak.len()),
         figure("weak_pct", "Weak %", percent(weak.len(), active.len())),
         figure("resets_pending", "Changes pending", pending.len()),
         figure("resets_overdue", "Changes overdue", overdue),
-        figure("expired", "Expired master passwords", Value::Null),
+        figure("expired", "Expired master passwords", expired_figure),
     ];
     r.sections = vec![weak_s, pending_s, expired_s];
     r

@@ -1,6 +1,6 @@
 //! `lpgate report`, `lpgate export users` and `GET /v1/reports/{name}` against a store synced
 //! from an emulated account in which the test first made every state it then expects: admins
-//! with and without MFA, a user inactive for 200 days, an old never-activated user, a fresh
+//! with and without MFA, a user inactive for 400 days with an expired master password, an old never-activated user, a fresh
 //! invitation, a suspended user, a weak master password, pending master-password changes,
 //! and an HR export with a terminated employee, a missing one and bad rows.
 
@@ -25,12 +25,14 @@ async fn company() -> Env {
             .collect();
         emu_call(&e, "batchadd", Value::Array(users));
     };
-    // 200 days ago: `old` joined and last logged in; `stan` was created and never came.
-    emu.set_clock(Clock::Offset(TimeDelta::days(-200)));
+    // 400 days ago `old` joined, set a master password (expired after a year) and last
+    // logged in; 200 days ago `stan` was created and never came.
+    emu.set_clock(Clock::Offset(TimeDelta::days(-400)));
     add(&["old"], false);
-    add(&["stan"], true);
     emu.login("old@example.com").unwrap();
     emu.change_master_password("old@example.com", 85).unwrap();
+    emu.set_clock(Clock::Offset(TimeDelta::days(-200)));
+    add(&["stan"], true);
     emu.set_clock(Clock::System);
     add(&["ann", "bob", "cid", "dee", "eve", "sue"], false);
     for w in ["ann", "bob", "cid", "dee", "eve", "sue"] {
@@ -143,10 +145,10 @@ async fn reports_show_exactly_the_states_made_in_lastpass() {
     let days = column(&inactive, "inactive", "days_since_login")[0]
         .as_i64()
         .unwrap();
-    assert!((199..=201).contains(&days), "{days}");
+    assert!((399..=401).contains(&days), "{days}");
     assert_eq!(emails(&inactive, "never_activated"), ["stan@example.com"]);
     assert_eq!(inactive["parameters"]["days"], "90");
-    let none = report(&e, &["inactive", "--days", "365"]).await;
+    let none = report(&e, &["inactive", "--days", "500"]).await;
     assert_eq!(none["summary"]["inactive"], 0);
 
     let admins = report(&e, &["admins"]).await;
@@ -185,6 +187,18 @@ async fn reports_show_exactly_the_states_made_in_lastpass() {
     let mut pending = emails(&pw, "resets_pending");
     pending.sort();
     assert_eq!(pending, ["dee@example.com", "stan@example.com"]);
+    // Read from LastPass's expiredmasterpwlist at the sync.
+    assert_eq!(emails(&pw, "expired"), ["old@example.com"]);
+    assert_eq!(column(&pw, "expired", "fullname"), [json!("OLD")]);
+    let since = column(&pw, "expired", "days_since_change")[0]
+        .as_i64()
+        .unwrap();
+    assert!((399..=401).contains(&since), "{since}");
+    assert_eq!(pw["summary"]["expired"], 1);
+    assert!(
+        pw["parameters"]["expired_list_read_at.acme"].is_string(),
+        "{pw}"
+    );
 
     // Coverage with a file: configurable columns, bad rows listed (and warned about).
     let hr = hr_file(&e);
