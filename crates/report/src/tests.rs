@@ -177,3 +177,24 @@ fn every_format_renders() {
     assert_eq!(j["generated_at"], "2026-06-01T12:00:00Z");
     assert_eq!(j["sections"][1]["rows"][0]["email"], "bob@x.io");
 }
+
+#[test]
+fn notes_name_accounts_never_synced_and_stale_ones() {
+    let src = |account: &str, run: Option<i64>, later: Option<&str>| crate::Source {
+        account: account.into(),
+        run_id: run,
+        finished_at: run.map(|_| now()),
+        later_failure: later.map(str::to_string),
+    };
+    let notes = crate::source_notes(&[
+        src("acme", Some(3), None),
+        src("beta", None, None),
+        src("gamma", Some(9), Some("failed")),
+    ]);
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(notes[0].contains("beta has never synced"), "{notes:?}");
+    assert_eq!(
+        notes[1],
+        "Account gamma: the newest sync failed; figures are from run 9, finished 2026-06-01 12:00 UTC."
+    );
+}

@@ -255,6 +255,32 @@ async fn reports_show_exactly_the_states_made_in_lastpass() {
     assert_eq!(cov["summary"]["invited"], 1);
     assert_eq!(cov["summary"]["bad_rows"], 2);
 
+    // An account never synced is named in the notes, with no run.
+    e.ok(&[
+        "account",
+        "add",
+        "gamma",
+        "--cid",
+        "99",
+        "--provhash-file",
+        path(&e.hash_file()),
+        "--url",
+        "http://127.0.0.1:9",
+        "--no-check",
+    ])
+    .await;
+    let all = report(&e, &["mfa"]).await;
+    assert_eq!(all["accounts"], json!(["acme", "gamma"]));
+    assert!(all["sources"][1]["run_id"].is_null(), "{all}");
+    assert!(
+        all["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("gamma has never synced successfully"),
+        "{all}"
+    );
+    assert_eq!(all["summary"]["active_users"], 6);
+
     // Every format; --out picks the format from the extension and writes the file.
     let html_file = e.dir.path().join("mfa.html");
     let out = e.run(&["report", "mfa", "--out", path(&html_file)]).await;
@@ -453,6 +479,14 @@ async fn reports_over_http_with_account_isolation_and_bad_parameters() {
     let e = company().await;
     let _beta = second_account(&e).await;
     e.ok(&["sync", "beta"]).await;
+    let admin = token(&e, "admin", "read", None).await;
+    let acme = token(&e, "acme-read", "read", Some("acme")).await;
+    let server = start(&e).await;
+    // No HR list loaded yet: coverage cannot be computed.
+    let (status, err) = get(&server, Some(&acme), "/v1/reports/coverage").await;
+    assert_eq!(status, 409, "{err}");
+    assert_eq!(err["error"]["code"], "no_hr_list");
+
     // `hr load` refuses a file with bad rows: load the good ones.
     let hr = hr_file(&e);
     let good: String = std::fs::read_to_string(&hr)
@@ -472,9 +506,6 @@ async fn reports_over_http_with_account_isolation_and_bad_parameters() {
         "Employment Status",
     ])
     .await;
-    let admin = token(&e, "admin", "read", None).await;
-    let acme = token(&e, "acme-read", "read", Some("acme")).await;
-    let server = start(&e).await;
 
     // JSON: all accounts for an unlimited token, one for an account-limited one.
     let (status, all) = get(&server, Some(&admin), "/v1/reports/mfa").await;
