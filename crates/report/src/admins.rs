@@ -80,7 +80,11 @@ pub(crate) fn report(input: &Input, settings: &Settings) -> Report {
             json!(u.email),
             json!(u.fullname),
             json!(u.status),
-            json!(u.multifactor),
+            json!(if u.mfa() {
+                u.multifactor.as_str()
+            } else {
+                "none"
+            }),
             at(u.last_login_at),
             days_since(u.last_login_at, input.now),
             json!(u.mp_strength),

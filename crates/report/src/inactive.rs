@@ -56,7 +56,11 @@ pub(crate) fn report(input: &Input, days: u32) -> Report {
             json!(role(u.admin)),
             at(u.last_login_at),
             days_since(u.last_login_at, input.now),
-            json!(u.multifactor),
+            json!(if u.mfa() {
+                u.multifactor.as_str()
+            } else {
+                "none"
+            }),
             json!(u.groups),
         ]);
     }

@@ -94,15 +94,20 @@ pub(crate) fn report(input: &Input, settings: &Settings, accounts: &[String]) ->
             ("days", "Days"),
         ],
     );
-    for u in &input.users {
-        let since = match u.status.as_str() {
-            "active" => u.last_login_at,
-            "staged" => u.created_at.or(u.first_seen),
-            _ => continue,
-        };
-        if since.is_some_and(|t| t >= cutoff) {
-            continue;
-        }
+    let mut idle: Vec<_> = input
+        .users
+        .iter()
+        .filter_map(|u| {
+            let since = match u.status.as_str() {
+                "active" => u.last_login_at,
+                "staged" => u.created_at.or(u.first_seen),
+                _ => return None,
+            };
+            since.is_none_or(|t| t < cutoff).then_some((since, u))
+        })
+        .collect();
+    idle.sort_by(|(a, ua), (b, ub)| (a, &ua.account, &ua.email).cmp(&(b, &ub.account, &ub.email)));
+    for (since, u) in idle {
         reclaim.push(vec![
             json!(u.account),
             json!(u.email),

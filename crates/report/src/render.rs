@@ -227,7 +227,8 @@ struct HtmlSection<'a> {
     title: &'a str,
     description: &'a str,
     headers: Vec<&'a str>,
-    rows: Vec<Vec<String>>,
+    /// Cells as text, and whether each is a number (right-aligned).
+    rows: Vec<Vec<(String, bool)>>,
 }
 
 impl<'a> Page<'a> {
@@ -274,7 +275,7 @@ impl<'a> Page<'a> {
                     rows: s
                         .rows
                         .iter()
-                        .map(|row| row.iter().map(html_cell).collect())
+                        .map(|row| row.iter().map(|v| (html_cell(v), v.is_number())).collect())
                         .collect(),
                 })
                 .collect(),

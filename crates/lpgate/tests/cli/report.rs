@@ -156,7 +156,10 @@ async fn reports_show_exactly_the_states_made_in_lastpass() {
         emails(&admins, "admins"),
         ["ann@example.com", "bob@example.com"]
     );
-    assert_eq!(column(&admins, "admins", "mfa"), [json!("duo"), json!("")]);
+    assert_eq!(
+        column(&admins, "admins", "mfa"),
+        [json!("duo"), json!("none")]
+    );
     assert_eq!(
         column(&admins, "admins", "concerns"),
         [json!(""), json!("no MFA")]
@@ -178,7 +181,8 @@ async fn reports_show_exactly_the_states_made_in_lastpass() {
     assert_eq!(lic["summary"]["accounts_over"], 1);
     assert_eq!(
         emails(&lic, "reclaimable"),
-        ["old@example.com", "stan@example.com"]
+        ["old@example.com", "stan@example.com"],
+        "oldest first"
     );
 
     let pw = report(&e, &["passwords"]).await;
