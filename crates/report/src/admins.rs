@@ -2,14 +2,24 @@
 //! needs to decide (last login, MFA, status, master password) and empty sign-off columns to
 //! fill in (keep or revoke, reviewer, date).
 
-use chrono::Duration;
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
+
+use crate::data::FolderAdmin;
 
 use crate::model::{Report, Section, figure, parameter};
 use crate::{Input, Settings, at, blank, days_since};
 
-/// Builds the report.
-pub(crate) fn report(input: &Input, settings: &Settings) -> Report {
+/// Builds the report. `grants` says when users were made admin (from recorded changes);
+/// `folders` are the shared-folder members who can administer a folder.
+pub(crate) fn report(
+    input: &Input,
+    settings: &Settings,
+    grants: &[(String, String, Option<DateTime<Utc>>)],
+    folders: &[FolderAdmin],
+) -> Report {
     let mut r = blank(
         "Admin access review",
         "Every LastPass admin (deprovisioned accounts excepted), with last login, MFA and \
@@ -35,6 +45,7 @@ pub(crate) fn report(input: &Input, settings: &Settings) -> Report {
             ("email", "Email"),
             ("fullname", "Name"),
             ("status", "Status"),
+            ("admin_since", "Admin since"),
             ("mfa", "MFA"),
             ("last_login_at", "Last login"),
             ("days_since_login", "Days since login"),
@@ -47,6 +58,10 @@ pub(crate) fn report(input: &Input, settings: &Settings) -> Report {
             ("comment", "Comment"),
         ],
     );
+    let granted: HashMap<(&str, &str), Option<DateTime<Utc>>> = grants
+        .iter()
+        .map(|(a, e, t)| ((a.as_str(), e.as_str()), *t))
+        .collect();
     let mut counts = [0usize; 4];
     for u in &admins {
         let mut concerns = Vec::new();
@@ -80,6 +95,12 @@ pub(crate) fn report(input: &Input, settings: &Settings) -> Report {
             json!(u.email),
             json!(u.fullname),
             json!(u.status),
+            // Granted while lpgate watched, else admin since lpgate first saw the user.
+            at(granted
+                .get(&(u.account.as_str(), u.email.as_str()))
+                .copied()
+                .flatten()
+                .or(u.first_seen)),
             json!(if u.mfa() {
                 u.multifactor.as_str()
             } else {
@@ -108,6 +129,61 @@ pub(crate) fn report(input: &Input, settings: &Settings) -> Report {
         figure("inactive", "Inactive", counts[2]),
         figure("weak_master_password", "Weak master password", counts[3]),
     ];
-    r.sections = vec![s];
+    let users: HashMap<(&str, &str), &crate::data::UserFacts> = input
+        .users
+        .iter()
+        .map(|u| ((u.account.as_str(), u.email.as_str()), u))
+        .collect();
+    let mut f = Section::new(
+        "folder_admins",
+        "Shared-folder administrators",
+        "Members who can administer a shared folder (change its members and permissions), \
+         by account, folder and email; folders in the trash are left out.",
+        &[
+            ("account", "Account"),
+            ("folder", "Shared folder"),
+            ("email", "Email"),
+            ("fullname", "Name"),
+            ("status", "Status"),
+            ("role", "Role"),
+            ("mfa", "MFA"),
+            ("decision", "Decision (keep / revoke)"),
+            ("reviewer", "Reviewer"),
+            ("reviewed_on", "Date"),
+        ],
+    );
+    for a in folders {
+        let u = users.get(&(a.account.as_str(), a.email.as_str()));
+        if u.is_some_and(|u| u.status == "deprovisioned") {
+            continue;
+        }
+        f.push(vec![
+            json!(a.account),
+            json!(a.folder),
+            json!(a.email),
+            json!(u.map(|u| u.fullname.clone())),
+            json!(u.map(|u| u.status.clone())),
+            json!(u.map(|u| crate::role(u.admin))),
+            json!(u.map(|u| if u.mfa() {
+                u.multifactor.clone()
+            } else {
+                "none".into()
+            })),
+            json!(""),
+            json!(""),
+            json!(""),
+        ]);
+    }
+    r.summary.push(crate::model::figure(
+        "folder_admins",
+        "Shared-folder administrators",
+        f.rows.len(),
+    ));
+    r.notes.push(
+        "Admin since: when a sync saw the user become an admin; for admins who already were \
+         at the account's first sync, when lpgate first saw them."
+            .into(),
+    );
+    r.sections = vec![s, f];
     r
 }

@@ -322,6 +322,68 @@ pub async fn expired<S: Store>(store: &S, scope: &Scope) -> Result<ExpiredLists,
     ))
 }
 
+/// When each user was last made an admin, per `(account, email)`, from the changes syncs
+/// recorded (admins already admin at the account's first sync have none).
+pub async fn admin_grants<S: Store>(
+    store: &S,
+    scope: &Scope,
+) -> Result<Vec<(String, String, Option<DateTime<Utc>>)>, ReportError> {
+    let rows = run(
+        store,
+        scope,
+        "SELECT account, subject, MAX(at) AS at FROM changes \
+         WHERE kind = 'user.admin_granted' GROUP BY account, subject",
+        vec![],
+    )
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                text(r.get("account")),
+                text(r.get("subject")),
+                time(r.get("at")),
+            )
+        })
+        .collect())
+}
+
+/// One member of a shared folder who can administer it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderAdmin {
+    /// Account name.
+    pub account: String,
+    /// Folder name.
+    pub folder: String,
+    /// Member email.
+    pub email: String,
+}
+
+/// Every shared-folder member who can administer the folder (folders in the trash excepted).
+pub async fn folder_admins<S: Store>(
+    store: &S,
+    scope: &Scope,
+) -> Result<Vec<FolderAdmin>, ReportError> {
+    let rows = run(
+        store,
+        scope,
+        "SELECT m.account, m.folder_name, m.email FROM folder_members m \
+         JOIN folders f ON f.account_id = m.account_id AND f.id = m.folder_id \
+         WHERE m.can_administer = 1 AND f.deleted = 0 \
+         ORDER BY m.account, m.folder_name, m.email",
+        vec![],
+    )
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| FolderAdmin {
+            account: text(r.get("account")),
+            folder: text(r.get("folder_name")),
+            email: text(r.get("email")),
+        })
+        .collect())
+}
+
 /// One person of an HR list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HrPerson {

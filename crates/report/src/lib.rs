@@ -218,7 +218,11 @@ pub async fn build<S: Store>(
         ReportKind::Inactive => {
             inactive::report(&input, req.days.unwrap_or(settings.inactive_days))
         }
-        ReportKind::Admins => admins::report(&input, settings),
+        ReportKind::Admins => {
+            let grants = data::admin_grants(store, &scope).await?;
+            let folders = data::folder_admins(store, &scope).await?;
+            admins::report(&input, settings, &grants, &folders)
+        }
         ReportKind::Licences => licences::report(&input, settings, &accounts),
         ReportKind::Passwords => {
             let since = data::reset_since(store, &scope).await?;

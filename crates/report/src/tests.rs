@@ -87,7 +87,19 @@ fn inactive_and_admins_and_licences() {
     assert_eq!(rows(&r, "never_activated", "email"), ["dee@x.io"]);
 
     let s = Settings::default();
-    let r = crate::admins::report(&input(), &s);
+    let grants = vec![("acme".to_string(), "bob@x.io".to_string(), Some(now()))];
+    let folders = vec![crate::data::FolderAdmin {
+        account: "beta".into(),
+        folder: "Finance".into(),
+        email: "fay@x.io".into(),
+    }];
+    let r = crate::admins::report(&input(), &s, &grants, &folders);
+    assert_eq!(
+        rows(&r, "admins", "admin_since"),
+        ["2026-06-01T12:00:00Z", "", ""]
+    );
+    assert_eq!(rows(&r, "folder_admins", "email"), ["fay@x.io"]);
+    assert_eq!(rows(&r, "folder_admins", "mfa"), ["lastpass_authenticator"]);
     assert_eq!(
         rows(&r, "admins", "email"),
         ["bob@x.io", "eve@x.io", "fay@x.io"]

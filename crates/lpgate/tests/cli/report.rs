@@ -5,7 +5,7 @@
 //! and an HR export with a terminated employee, a missing one and bad rows.
 
 use chrono::TimeDelta;
-use lpgate_emulator::Clock;
+use lpgate_emulator::{Clock, FolderPerms};
 use serde_json::{Value, json};
 
 use crate::helpers::{Env, env_empty, path, text};
@@ -54,6 +54,16 @@ async fn company() -> Env {
         .unwrap();
     emu.set_multifactor("eve@example.com", Some("duo")).unwrap();
     emu.invite("ivy@example.com").unwrap();
+    // Ann administers the Finance shared folder; Dee only reads it.
+    let perms = |admin: bool| FolderPerms {
+        readonly: !admin,
+        give: admin,
+        can_administer: admin,
+    };
+    emu.share_folder("Finance", "ann@example.com", perms(true))
+        .unwrap();
+    emu.share_folder("Finance", "dee@example.com", perms(false))
+        .unwrap();
     let body = json!({"cid": crate::helpers::CID, "provhash": crate::helpers::HASH,
                       "cmd": "disableuser", "data": ["sue@example.com"]});
     let reply = emu.call(body.to_string().as_bytes());
@@ -151,24 +161,54 @@ async fn reports_show_exactly_the_states_made_in_lastpass() {
     let none = report(&e, &["inactive", "--days", "500"]).await;
     assert_eq!(none["summary"]["inactive"], 0);
 
+    // Cid is made an admin after the first sync: the next sync records when.
+    e.emu.emulator().set_admin("cid@example.com", true).unwrap();
+    e.ok(&["sync", "acme"]).await;
+    let granted = e
+        .json(&[
+            "query",
+            "SELECT at FROM changes WHERE kind = 'user.admin_granted'",
+        ])
+        .await;
+    let first_seen = e
+        .json(&[
+            "query",
+            "SELECT first_seen FROM users WHERE email = 'ann@example.com'",
+        ])
+        .await;
+    let iso = |v: &Value| json!(v.as_str().unwrap().replace(' ', "T") + "Z");
     let admins = report(&e, &["admins"]).await;
     assert_eq!(
         emails(&admins, "admins"),
-        ["ann@example.com", "bob@example.com"]
+        ["ann@example.com", "bob@example.com", "cid@example.com"]
     );
     assert_eq!(
         column(&admins, "admins", "mfa"),
-        [json!("duo"), json!("none")]
+        [json!("duo"), json!("none"), json!("lastpass_authenticator")]
     );
     assert_eq!(
         column(&admins, "admins", "concerns"),
-        [json!(""), json!("no MFA")]
+        [json!(""), json!("no MFA"), json!("weak master password")]
+    );
+    assert_eq!(
+        column(&admins, "admins", "admin_since")[0],
+        iso(&first_seen[0]["first_seen"])
+    );
+    assert_eq!(
+        column(&admins, "admins", "admin_since")[2],
+        iso(&granted[0]["at"])
     );
     assert!(column(&admins, "admins", "last_login_at")[1].is_string());
     assert_eq!(
         column(&admins, "admins", "reviewer"),
-        [json!(""), json!("")]
+        [json!(""), json!(""), json!("")]
     );
+    assert_eq!(emails(&admins, "folder_admins"), ["ann@example.com"]);
+    assert_eq!(
+        column(&admins, "folder_admins", "folder"),
+        [json!("Finance")]
+    );
+    assert_eq!(admins["summary"]["folder_admins"], 1);
 
     // 7 seats bought; active 6 + staged 2 (stan, ivy) = 8 used.
     let lic = report(&e, &["licences"]).await;
@@ -290,6 +330,9 @@ async fn reports_show_exactly_the_states_made_in_lastpass() {
     let out = e.run(&["report", "mfa", "--out", path(&html_file)]).await;
     assert!(out.status.success(), "{}", text(&out));
     let html = std::fs::read_to_string(&html_file).unwrap();
+    let runs = e
+        .json(&["query", "SELECT MAX(id) AS id FROM sync_runs"])
+        .await;
     assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
     assert!(html.contains("<td>bob@example.com</td>"));
     assert!(html.contains(&format!(
@@ -303,16 +346,24 @@ async fn reports_show_exactly_the_states_made_in_lastpass() {
         lines
             .next()
             .unwrap()
-            .starts_with("section,account,email,fullname,status,mfa,last_login_at"),
+            .starts_with("section,account,email,fullname,status,admin_since,mfa,last_login_at"),
         "{csv}"
     );
     assert!(
         lines
             .next()
             .unwrap()
-            .starts_with("admins,acme,ann@example.com,ANN,active,duo,")
+            .starts_with("admins,acme,ann@example.com,ANN,active,")
     );
-    assert_eq!(csv.lines().count(), 3, "{csv}");
+    // A header, three admins, one shared-folder administrator.
+    assert_eq!(csv.lines().count(), 5, "{csv}");
+    assert!(
+        csv.lines()
+            .last()
+            .unwrap()
+            .starts_with("folder_admins,acme,ann@example.com,ANN,active,"),
+        "{csv}"
+    );
 
     // Mistakes: exit 2 naming what is wrong; an unreadable HR header exits 1.
     for (args, needle) in [
