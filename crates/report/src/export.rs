@@ -444,8 +444,8 @@ impl ExportTable {
             .iter()
             .map(|r| Ordered(&self.columns, r))
             .collect();
-        let mut out =
-            serde_json::to_vec_pretty(&rows).map_err(|e| crate::RenderError::Csv(e.to_string()))?;
+        let mut out = serde_json::to_vec_pretty(&rows)
+            .map_err(|e| crate::RenderError::Json(e.to_string()))?;
         out.push(b'\n');
         Ok(out)
     }

@@ -69,6 +69,9 @@ pub enum RenderError {
     /// Writing CSV failed.
     #[error("rendering the CSV report failed: {0}")]
     Csv(String),
+    /// Writing JSON failed.
+    #[error("rendering the JSON report failed: {0}")]
+    Json(String),
 }
 
 /// Renders a report.
@@ -76,7 +79,7 @@ pub fn render(report: &Report, format: Format) -> Result<Vec<u8>, RenderError> {
     match format {
         Format::Json => {
             let mut text = serde_json::to_string_pretty(&to_json(report))
-                .map_err(|e| RenderError::Csv(e.to_string()))?;
+                .map_err(|e| RenderError::Json(e.to_string()))?;
             text.push('\n');
             Ok(text.into_bytes())
         }
