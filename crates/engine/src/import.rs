@@ -228,6 +228,22 @@ pub struct HrRow {
 /// Reads an HR export. Status words: active/employed/leave (active), terminated/inactive/left
 /// (not); anything else is a bad row.
 pub fn hr_csv(text: &str, file: &str, cols: &HrColumns) -> Result<Vec<HrRow>, ImportError> {
+    let (rows, errors) = hr_csv_lenient(text, file, cols)?;
+    if errors.is_empty() {
+        Ok(rows)
+    } else {
+        Err(import_error(file, errors))
+    }
+}
+
+/// Reads an HR export as [`hr_csv`] does, but keeps the good rows when some are bad and
+/// returns the bad rows' messages beside them (`line N: column: …`), for reports that list
+/// bad rows instead of refusing the file. Only a file without a usable header is an error.
+pub fn hr_csv_lenient(
+    text: &str,
+    file: &str,
+    cols: &HrColumns,
+) -> Result<(Vec<HrRow>, Vec<String>), ImportError> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
@@ -306,11 +322,7 @@ pub fn hr_csv(text: &str, file: &str, cols: &HrColumns) -> Result<Vec<HrRow>, Im
             groups: groups_i.map(|g| group_list(record.get(g).unwrap_or(""))),
         });
     }
-    if errors.is_empty() {
-        Ok(rows)
-    } else {
-        Err(import_error(file, errors))
-    }
+    Ok((rows, errors))
 }
 
 /// Group changes that make LastPass match HR: for every employee present in LastPass, join

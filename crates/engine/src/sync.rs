@@ -142,6 +142,11 @@ impl SyncReport {
 }
 
 /// Runs one sync of `account` through `client` into `store`.
+///
+/// LastPass's list of expired master passwords (`expiredmasterpwlist`) is read at the same
+/// time and, when the sync succeeds, replaces the stored list. It is a separate report, not
+/// part of the snapshot: when only it fails, the sync still succeeds, the previous list is
+/// kept with its older read time (reports show when it was read), and a warning is logged.
 pub async fn sync_account<S: Store>(
     store: &S,
     client: &Client,
@@ -149,6 +154,47 @@ pub async fn sync_account<S: Store>(
     zone: AccountZone,
     options: &SyncOptions,
     now: impl Fn() -> DateTime<Utc>,
+    stage: impl Fn(SyncStage),
+) -> Result<SyncReport, SyncError> {
+    let (report, expired) = tokio::join!(
+        sync_snapshot(store, client, account, zone, options, &now, stage),
+        client.expired_master_passwords(),
+    );
+    let report = report?;
+    match expired {
+        Ok(items) => {
+            let items = items
+                .into_iter()
+                .map(|i| lpgate_store::ExpiredPassword {
+                    lastpass_id: i.user_id,
+                    email: i.user_name.to_lowercase(),
+                    last_pw_change_local: i.last_pw_change,
+                    last_pw_change_at: i.last_pw_change.map(|t| zone.to_utc(t)),
+                })
+                .collect();
+            store
+                .replace_expired_passwords(account.id, items, now())
+                .await
+                .map_err(|cause| SyncError::Store {
+                    account: account.name.clone(),
+                    cause,
+                })?;
+        }
+        Err(error) => tracing::warn!(
+            account = %account.name, %error,
+            "expiredmasterpwlist failed; the stored list of expired master passwords is unchanged"
+        ),
+    }
+    Ok(report)
+}
+
+async fn sync_snapshot<S: Store>(
+    store: &S,
+    client: &Client,
+    account: &AccountRow,
+    zone: AccountZone,
+    options: &SyncOptions,
+    now: &impl Fn() -> DateTime<Utc>,
     stage: impl Fn(SyncStage),
 ) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
@@ -176,7 +222,7 @@ pub async fn sync_account<S: Store>(
     let fresh = store.account(&account.name).await.map_err(store_err)?;
     if fresh.last_synced_at.is_none() {
         return baseline(
-            store, client, account, zone, options, &now, &stage, run, started,
+            store, client, account, zone, options, now, &stage, run, started,
         )
         .await;
     }

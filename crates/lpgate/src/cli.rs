@@ -69,6 +69,12 @@ pub enum Command {
     /// Load the HR list rules and reports compare LastPass with.
     #[command(subcommand)]
     Hr(HrCommand),
+    /// Compliance reports (MFA, HR coverage, inactive, admin access review, licences, master
+    /// passwords) as HTML, CSV or JSON, from the store.
+    Report(ReportArgs),
+    /// Export users for another system, fields chosen and renamed by a map file.
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// Plan changes to LastPass (nothing is sent until `apply`): an action on users, a CSV of
     /// actions, group membership from an HR export (`groups`), or offboarding (`offboard`).
     Plan(PlanArgs),
@@ -704,4 +710,125 @@ pub struct FetchBenchArgs {
     /// Pages in flight at once.
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
+}
+
+/// `lpgate report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Which report.
+    #[command(subcommand)]
+    pub report: ReportCommand,
+}
+
+/// The reports.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// MFA coverage per account; active users without MFA, admins first.
+    Mfa(ReportCommon),
+    /// HR headcount against LastPass: employees with no vault, orphaned vaults, terminated
+    /// employees still active, invitations never accepted, unreadable HR rows.
+    Coverage(CoverageArgs),
+    /// Active users with no login for N days, and invitations never accepted for as long.
+    Inactive(InactiveArgs),
+    /// Admin access review: every admin with last login and MFA, with sign-off columns.
+    Admins(ReportCommon),
+    /// Seats used (active + staged) against seats purchased ([reports.seats] in lpgate.toml).
+    #[command(alias = "licenses")]
+    Licences(ReportCommon),
+    /// Weak master passwords, pending master-password changes, expired master passwords.
+    Passwords(ReportCommon),
+}
+
+/// What every report takes.
+#[derive(Debug, Args)]
+pub struct ReportCommon {
+    /// Only this account [default: every account].
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Output format [default: from --out's extension, else json].
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormat>,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `--format` of reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// A standalone, printable HTML page.
+    Html,
+    /// CSV: every section's rows in one table with a `section` column.
+    Csv,
+    /// One JSON object.
+    Json,
+}
+
+/// `lpgate report coverage`.
+#[derive(Debug, Args)]
+pub struct CoverageArgs {
+    /// Account, format and output file.
+    #[command(flatten)]
+    pub common: ReportCommon,
+    /// The HR export (CSV with a header row) [default: the list loaded with `lpgate hr load`].
+    #[arg(long, value_name = "FILE.csv")]
+    pub hr: Option<PathBuf>,
+    /// Column holding the work email [default: reports.hr_columns.email, else "email"].
+    #[arg(long, requires = "hr")]
+    pub email_column: Option<String>,
+    /// Column holding the name [default: reports.hr_columns.name, else "name"].
+    #[arg(long, requires = "hr")]
+    pub name_column: Option<String>,
+    /// Column holding the employment status, active / terminated [default:
+    /// reports.hr_columns.status, else "status"].
+    #[arg(long, requires = "hr")]
+    pub status_column: Option<String>,
+    /// Column holding the department [default: reports.hr_columns.department, else
+    /// "department"].
+    #[arg(long, requires = "hr")]
+    pub department_column: Option<String>,
+}
+
+/// `lpgate report inactive`.
+#[derive(Debug, Args)]
+pub struct InactiveArgs {
+    /// Account, format and output file.
+    #[command(flatten)]
+    pub common: ReportCommon,
+    /// Days without a login (1 to 3650) [default: rules.inactive_days].
+    #[arg(long)]
+    pub days: Option<u32>,
+}
+
+/// `lpgate export …`.
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Users, through a field map (docs/reports.md).
+    Users(ExportUsersArgs),
+}
+
+/// `lpgate export users`.
+#[derive(Debug, Args)]
+pub struct ExportUsersArgs {
+    /// The map file (TOML): key, fields with from/to/values, date_format, time_zone, statuses.
+    #[arg(long, value_name = "FILE.toml")]
+    pub map: PathBuf,
+    /// Only this account [default: every account].
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ExportFormat,
+    /// Write to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `--format` of exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// CSV with a header row.
+    Csv,
+    /// One JSON array of objects.
+    Json,
 }

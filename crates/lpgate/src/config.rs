@@ -63,6 +63,18 @@ requests_per_sec = 5.0
 # auto_apply = false
 # exclude = ["breakglass@example.com"]
 
+# Reports (`lpgate report`, GET /v1/reports/NAME). Their thresholds are the rules' own
+# ([rules] inactive_days, weak_mp_strength, reset_pending_days).
+# Seats purchased per account, for `lpgate report licences`:
+# [reports.seats]
+# acme = 500
+# Column names of the HR export `lpgate report coverage --hr FILE.csv` reads (flags override):
+# [reports.hr_columns]
+# email = "Work Email"
+# name = "Full Name"
+# status = "Employment Status"
+# department = "Department"
+
 # Notifications: channels, and what each hears about. For example:
 # [[notifications.channels]]
 # name = "secops"
@@ -100,6 +112,57 @@ pub struct Config {
     /// Rules whose findings become plans.
     #[serde(default)]
     pub automations: Vec<lpgate_engine::automate::Automation>,
+    /// Reports: purchased seats, HR column names.
+    #[serde(default)]
+    pub reports: ReportsConfig,
+}
+
+/// `[reports]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportsConfig {
+    /// Seats purchased per account name (`[reports.seats]`), for the licences report.
+    pub seats: std::collections::BTreeMap<String, u64>,
+    /// Column names of the HR export the coverage report reads.
+    pub hr_columns: HrColumnsConfig,
+}
+
+/// `[reports.hr_columns]`: which CSV column holds what (case-insensitive).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HrColumnsConfig {
+    /// Work email (required in the file).
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// Employment status (active / terminated).
+    pub status: String,
+    /// Department.
+    pub department: String,
+}
+
+impl Default for HrColumnsConfig {
+    fn default() -> Self {
+        let d = lpgate_engine::import::HrColumns::default();
+        HrColumnsConfig {
+            email: d.email,
+            name: d.name,
+            status: d.status,
+            department: d.department,
+        }
+    }
+}
+
+impl Config {
+    /// What reports need from the configuration: seats, and the rules' thresholds.
+    pub fn report_settings(&self) -> lpgate_report::Settings {
+        lpgate_report::Settings {
+            seats: self.reports.seats.clone(),
+            inactive_days: self.rules.inactive_days,
+            weak_mp_strength: i64::from(self.rules.weak_mp_strength),
+            reset_pending_days: self.rules.reset_pending_days,
+        }
+    }
 }
 
 /// `[act]`, with per-account overrides in `[act.accounts.NAME]`.

@@ -22,6 +22,8 @@ pub struct AppState<S: Store> {
     pub(crate) users: Arc<crate::usercache::UserCache>,
     /// What the write endpoints need; `None` answers them 503.
     pub(crate) ops: Option<Arc<crate::ops::Ops>>,
+    /// Seats and thresholds of `GET /v1/reports/{name}`.
+    pub(crate) reports: Arc<lpgate_report::Settings>,
 }
 
 impl<S: Store> AppState<S> {
@@ -51,7 +53,15 @@ impl<S: Store> AppState<S> {
             http: Arc::new(crate::metrics::HttpMetrics::default()),
             users: Arc::new(crate::usercache::UserCache::default()),
             ops: None,
+            reports: Arc::new(lpgate_report::Settings::default()),
         }
+    }
+
+    /// The same state with the installation's report settings (purchased seats, the rules'
+    /// thresholds); without them reports use the defaults and know no seats.
+    pub fn with_report_settings(mut self, settings: lpgate_report::Settings) -> Self {
+        self.reports = Arc::new(settings);
+        self
     }
 
     /// The same state with a different failed-authentication limit (tests).

@@ -179,6 +179,8 @@ pub fn remove(conn: &mut Connection, name: &str) -> StoreResult<()> {
         "users_history",
         "users",
         "sync_runs",
+        "expired_passwords",
+        "expired_password_reads",
     ] {
         tx.execute(&format!("DELETE FROM {table} WHERE account_id = ?1"), [id])
             .map_err(backend(ctx))?;

@@ -171,6 +171,18 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn replace_expired_passwords(
+        &self,
+        account: AccountId,
+        items: Vec<lpgate_store::ExpiredPassword>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.write("replace expired master passwords", move |c| {
+            crate::expired::replace(c, account, &items, now)
+        })
+        .await
+    }
+
     async fn sync_run(&self, id: i64) -> StoreResult<SyncRunRow> {
         self.read("read sync run", move |c| sync::run_by_id(c, id))
             .await

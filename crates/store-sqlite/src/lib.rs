@@ -11,6 +11,7 @@
 mod accounts;
 mod act;
 mod api;
+mod expired;
 mod lock;
 mod metrics;
 mod pages;

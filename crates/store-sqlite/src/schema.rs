@@ -315,6 +315,23 @@ CREATE TABLE api_tokens (
 );
 CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens(name) WHERE revoked_at IS NULL;
 "#,
+    r#"
+-- Master passwords LastPass reports expired (expiredmasterpwlist), replaced whole at each
+-- sync that reads the list; `expired_password_reads` says when each account's list was read
+-- (an empty list read today differs from a list never read).
+CREATE TABLE expired_passwords (
+    account_id            INTEGER NOT NULL,
+    email                 TEXT NOT NULL,
+    lastpass_id           TEXT NOT NULL,
+    last_pw_change_local  INTEGER,
+    last_pw_change_at     INTEGER,
+    PRIMARY KEY (account_id, email)
+);
+CREATE TABLE expired_password_reads (
+    account_id  INTEGER PRIMARY KEY,
+    read_at     TEXT NOT NULL
+);
+"#,
 ];
 
 /// Brings the file up to the newest schema.

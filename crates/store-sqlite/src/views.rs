@@ -24,6 +24,7 @@ pub const VIEW_NAMES: &[&str] = &[
     "changes",
     "findings",
     "hr_people",
+    "expired_passwords",
 ];
 
 /// `WHERE` fragment limiting rows to the scoped account (or all when none is set).
@@ -52,7 +53,9 @@ pub const CREATE: &str = concat!(
      CREATE TEMP VIEW accounts AS
      SELECT id AS account_id, name AS account, cid, region, url, enabled, time_zone,
             sync_interval_secs, datetime(created_at) AS created_at,
-            datetime(last_synced_at) AS last_synced_at
+            datetime(last_synced_at) AS last_synced_at,
+            (SELECT datetime(r.read_at) FROM main.expired_password_reads r
+              WHERE r.account_id = main.accounts.id) AS expired_passwords_read_at
      FROM main.accounts WHERE ",
     scoped!("id"),
     ";
@@ -165,6 +168,15 @@ pub const CREATE: &str = concat!(
             datetime(f.last_seen_at) AS last_seen_at, datetime(f.resolved_at) AS resolved_at
      FROM main.findings f JOIN main.accounts a ON a.id = f.account_id WHERE ",
     scoped!("f.account_id"),
+    ";
+
+     CREATE TEMP VIEW expired_passwords AS
+     SELECT x.account_id, a.name AS account, x.email, x.lastpass_id,
+            datetime(x.last_pw_change_local, 'unixepoch') AS last_pw_change_local, ",
+    secs!("x.last_pw_change_at"),
+    " AS last_pw_change_at
+     FROM main.expired_passwords x JOIN main.accounts a ON a.id = x.account_id WHERE ",
+    scoped!("x.account_id"),
     ";
 
      CREATE TEMP VIEW hr_people AS

@@ -9,6 +9,7 @@
 mod account;
 mod act;
 mod error;
+mod expired;
 mod metrics;
 mod query;
 mod store;
@@ -22,6 +23,7 @@ pub use act::{
     PlanRow, PlanState,
 };
 pub use error::{StoreError, StoreResult};
+pub use expired::ExpiredPassword;
 pub use metrics::{LabelledCount, LastSync, MetricsSnapshot, SYNC_DURATION_BUCKETS, SyncHistogram};
 pub use query::{
     ChangeRow, EventRow, FolderRow, GroupRow, UserKey, UserPageQuery, UserQuery, UserRow,

@@ -123,6 +123,15 @@ pub trait Store: Clone + Send + Sync + 'static {
         now: DateTime<Utc>,
         error: String,
     ) -> impl Future<Output = StoreResult<SyncRunRow>> + Send;
+    /// Replaces the account's list of expired master passwords with a complete, fresh read of
+    /// LastPass's `expiredmasterpwlist`, and records when it was read (the `accounts` view's
+    /// `expired_passwords_read_at`).
+    fn replace_expired_passwords(
+        &self,
+        account: AccountId,
+        items: Vec<crate::ExpiredPassword>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// One run by id (`NotFound` when there is none).
     fn sync_run(&self, id: i64) -> impl Future<Output = StoreResult<SyncRunRow>> + Send;
     /// Recent runs, newest first.

@@ -273,3 +273,80 @@ async fn a_first_sync_that_fails_midway_leaves_nothing_behind() {
     );
     assert_eq!(ok.run.changes, 0);
 }
+
+/// The emails the store lists as having an expired master password, and when it read them.
+async fn stored_expired(b: &crate::helpers::Bed) -> (Vec<String>, serde_json::Value) {
+    let q = |sql: &str| lpgate_store::QueryRequest {
+        sql: sql.into(),
+        ..Default::default()
+    };
+    let rows = b
+        .store
+        .query(q("SELECT email FROM expired_passwords ORDER BY email"))
+        .await
+        .unwrap();
+    let read = b
+        .store
+        .query(q("SELECT expired_passwords_read_at FROM accounts"))
+        .await
+        .unwrap();
+    (
+        rows.rows
+            .iter()
+            .map(|r| r[0].as_str().unwrap().to_string())
+            .collect(),
+        read.rows[0][0].clone(),
+    )
+}
+
+#[tokio::test]
+async fn expired_master_passwords_are_read_with_each_sync_and_kept_when_only_that_read_fails() {
+    let b = bed(60, 11).await;
+    let cutoff = b.emulator().now() - chrono::TimeDelta::days(365);
+    let mut expected: Vec<String> = b
+        .emulator()
+        .view()
+        .users
+        .iter()
+        .filter(|u| u.last_pw_change < cutoff)
+        .map(|u| u.username.clone())
+        .collect();
+    expected.sort();
+    assert!(
+        expected.len() >= 2,
+        "the generated company has expired passwords"
+    );
+    b.sync_at(t(1, 1)).await.unwrap();
+    let (first, read) = stored_expired(&b).await;
+    assert_eq!(first, expected);
+    assert_eq!(read, serde_json::json!("2026-03-01 01:00:00"));
+
+    // Someone renews their master password, but the list cannot be read: the sync still
+    // succeeds and the previous list stays, with its older read time.
+    b.emulator()
+        .change_master_password(&expected[0], 90)
+        .unwrap();
+    b.emulator().set_faults(
+        Some("expiredmasterpwlist"),
+        FaultSpec {
+            http_500: Rate::share(1.0),
+            ..Default::default()
+        },
+    );
+    let fast = client_for(&b.emu.base_url(), |c| c.retry.max_attempts = 1);
+    b.sync_with(t(1, 2), &fast, &SyncOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(stored_expired(&b).await, (first.clone(), read));
+    assert_eq!(
+        b.store.list_runs(None, 1).await.unwrap()[0].outcome,
+        RunOutcome::Succeeded
+    );
+
+    // Read again: the renewed password is gone from the list.
+    b.emulator().clear_faults();
+    b.sync_at(t(1, 3)).await.unwrap();
+    let (now, read) = stored_expired(&b).await;
+    assert_eq!(now, first[1..].to_vec());
+    assert_eq!(read, serde_json::json!("2026-03-01 03:00:00"));
+}

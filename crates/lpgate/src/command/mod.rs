@@ -8,6 +8,7 @@ mod emulator;
 mod init;
 mod list;
 mod notifications;
+mod report;
 mod schedule;
 mod serve;
 mod sync;
@@ -47,6 +48,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Findings(a) => watch::findings(g, a).await,
         Command::Notifications(c) => notifications::run(g, c).await,
         Command::Hr(c) => watch::hr(g, c).await,
+        Command::Report(a) => report::report(g, a).await,
+        Command::Export(c) => report::export(g, c).await,
         Command::Plan(a) => act::plan(g, a).await,
         Command::Plans(c) => act::plans(g, c).await,
         Command::Apply(a) => act::apply(g, a).await,

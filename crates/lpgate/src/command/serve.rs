@@ -37,8 +37,9 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
             }
         }
     };
-    let state =
-        AppState::new(ctx.store.clone(), ctx.key.token_key()).with_operations(operations(&ctx)?);
+    let state = AppState::new(ctx.store.clone(), ctx.key.token_key())
+        .with_operations(operations(&ctx)?)
+        .with_report_settings(ctx.config.report_settings());
     let app = router(state.clone());
     tokio::spawn(async move {
         wait_for_signal().await;

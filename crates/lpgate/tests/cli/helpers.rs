@@ -17,16 +17,27 @@ pub async fn env(users: usize) -> Env {
     // Generated history ends now, as it would for a real company synced today.
     let mut spec = CompanySpec::new(users, 77);
     spec.anchor = lpgate_domain::AccountZone::default().to_local(chrono::Utc::now());
-    let emu = Emulator::generate(
+    env_with(Emulator::generate(
         &spec,
         Credentials {
             cid: CID,
             provhash: HASH.into(),
         },
-    )
-    .start(([127, 0, 0, 1], 0).into())
+    ))
     .await
-    .unwrap();
+}
+
+/// An account with no users, for tests that make every state themselves.
+pub async fn env_empty() -> Env {
+    env_with(Emulator::empty(Credentials {
+        cid: CID,
+        provhash: HASH.into(),
+    }))
+    .await
+}
+
+async fn env_with(emulator: Emulator) -> Env {
+    let emu = emulator.start(([127, 0, 0, 1], 0).into()).await.unwrap();
     let env = Env {
         dir: tempfile::tempdir().unwrap(),
         emu,

@@ -12,6 +12,7 @@ mod helpers;
 mod listing;
 mod notifications;
 mod openapi;
+mod report;
 mod schedule;
 mod serve;
 mod serve_metrics;

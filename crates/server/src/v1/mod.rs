@@ -10,6 +10,7 @@ mod groups;
 pub(crate) mod openapi;
 mod plans;
 mod query;
+mod reports;
 mod users;
 
 use axum::Router;
@@ -33,6 +34,7 @@ pub fn routes<S: Store>(state: AppState<S>) -> Router<AppState<S>> {
         .merge(plans::routes())
         .merge(query::routes())
         .merge(directory::routes())
+        .merge(reports::routes())
         .route_layer(from_fn_with_state(state, authenticate::<S>))
 }
 

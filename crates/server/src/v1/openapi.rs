@@ -101,6 +101,33 @@ pub struct ApplyReport {
     pub changes: i64,
 }
 
+/// `GET /v1/reports/{name}?format=json`: one report.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ReportBody {
+    /// The report's name (`mfa`, `coverage`, …).
+    pub report: String,
+    /// Title for people.
+    pub title: String,
+    /// What it shows and how it counts.
+    pub description: String,
+    /// Accounts covered, by name.
+    pub accounts: Vec<String>,
+    /// When it was produced (RFC 3339, UTC).
+    pub generated_at: String,
+    /// The sync run each account's figures come from: `{account, run_id, finished_at,
+    /// later_failure}`; `run_id` is null for an account never synced successfully.
+    pub sources: Vec<serde_json::Value>,
+    /// Parameters it was produced with, by name.
+    pub parameters: serde_json::Value,
+    /// Headline figures by key (counts, percentages, null when unknown).
+    pub summary: serde_json::Value,
+    /// Sections: `{key, title, description, columns: [{key, label}], rows: [{column: value}]}`.
+    pub sections: Vec<serde_json::Value>,
+    /// Caveats (accounts never synced, data not available).
+    pub notes: Vec<String>,
+}
+
 /// An error reply.
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -114,7 +141,7 @@ pub struct ErrorBody {
 #[allow(dead_code)]
 pub struct ErrorDetail {
     /// `invalid_parameter`, `invalid_body`, `body_too_large`, `unauthorized`, `forbidden`,
-    /// `not_found`, `conflict`, `sync_running`, `plan_held`, `credentials_rejected`,
+    /// `not_found`, `conflict`, `no_hr_list`, `sync_running`, `plan_held`, `credentials_rejected`,
     /// `query_refused`, `query_timeout`, `rate_limited`, `not_ready`, `not_configured`, `busy`,
     /// `sync_failed`, `upstream_error`, `internal`.
     pub code: String,
@@ -178,6 +205,7 @@ impl Modify for Bearer {
         super::plans::apply,
         super::plans::audit,
         super::query::run,
+        super::reports::show,
     ),
     modifiers(&Bearer)
 )]
