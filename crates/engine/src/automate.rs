@@ -146,6 +146,7 @@ pub async fn run_automations<S: Store>(
         }
         let findings = store
             .list_findings(FindingQuery {
+                before: None,
                 account: Some(account.name.clone()),
                 rule: Some(a.rule.clone()),
                 open_only: true,

@@ -23,6 +23,21 @@ impl<T> Page<T> {
             next_cursor: None,
         }
     }
+
+    /// A page of a list read with one row more than `limit`: that extra row only says
+    /// another page exists, and `cursor` makes its cursor from the page's last row.
+    pub fn of(mut rows: Vec<T>, limit: usize, cursor: impl Fn(&T) -> String) -> Self {
+        let next_cursor = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(cursor)
+        } else {
+            None
+        };
+        Page {
+            result: rows,
+            next_cursor,
+        }
+    }
 }
 
 /// The list envelope on the wire, serialized straight from the rows (going through

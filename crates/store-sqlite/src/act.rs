@@ -300,11 +300,18 @@ pub fn list_audit(conn: &Connection, q: &AuditQuery) -> StoreResult<Vec<AuditRow
         .prepare(
             "SELECT * FROM audit WHERE (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR actor = ?2)
                AND (?3 IS NULL OR account = ?3)
+               AND seq < COALESCE(?5, 9223372036854775807)
              ORDER BY seq DESC LIMIT ?4",
         )
         .map_err(backend(ctx))?;
     stmt.query_map(
-        params![q.since.map(utc), q.actor, q.account, q.limit as i64],
+        params![
+            q.since.map(utc),
+            q.actor,
+            q.account,
+            q.limit as i64,
+            q.before
+        ],
         audit_from_row,
     )
     .map_err(backend(ctx))?

@@ -230,6 +230,7 @@ impl Store for SqliteStore {
         account: Option<String>,
         since: Option<DateTime<Utc>>,
         kind: Option<String>,
+        before: Option<i64>,
         limit: usize,
     ) -> StoreResult<Vec<ChangeRow>> {
         self.read("list changes", move |c| {
@@ -238,6 +239,7 @@ impl Store for SqliteStore {
                 account.as_deref(),
                 since.map(utc),
                 kind.as_deref(),
+                before,
                 limit,
             )
         })
@@ -248,10 +250,17 @@ impl Store for SqliteStore {
         &self,
         account: Option<String>,
         since: Option<DateTime<Utc>>,
+        before: Option<(DateTime<Utc>, i64)>,
         limit: usize,
     ) -> StoreResult<Vec<EventRow>> {
         self.read("list events", move |c| {
-            read::events(c, account.as_deref(), since.map(utc), limit)
+            read::events(
+                c,
+                account.as_deref(),
+                since.map(utc),
+                before.map(|(t, id)| (utc(t), id)),
+                limit,
+            )
         })
         .await
     }

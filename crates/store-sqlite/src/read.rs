@@ -174,19 +174,22 @@ pub fn changes(
     account: Option<&str>,
     since: Option<String>,
     kind: Option<&str>,
+    before: Option<i64>,
     limit: usize,
 ) -> StoreResult<Vec<ChangeRow>> {
     let ctx = "list changes";
     let mut stmt = conn
         .prepare(
-            "SELECT a.name AS account, c.at, c.run_id, c.kind, c.subject, c.related, c.before, c.after
+            "SELECT c.id, a.name AS account, c.at, c.run_id, c.kind, c.subject, c.related, c.before, c.after
              FROM changes c JOIN accounts a ON a.id = c.account_id
              WHERE (?1 IS NULL OR a.name = ?1) AND (?2 IS NULL OR c.at >= ?2) AND (?3 IS NULL OR c.kind = ?3)
+               AND c.id < COALESCE(?5, 9223372036854775807)
              ORDER BY c.id DESC LIMIT ?4",
         )
         .map_err(backend(ctx))?;
-    stmt.query_map(params![account, since, kind, limit as i64], |r| {
+    stmt.query_map(params![account, since, kind, limit as i64, before], |r| {
         Ok(ChangeRow {
+            id: r.get("id")?,
             account: r.get("account")?,
             at: parse_utc(&r.get::<_, String>("at")?)?,
             run_id: r.get("run_id")?,
@@ -206,28 +209,35 @@ pub fn events(
     conn: &Connection,
     account: Option<&str>,
     since: Option<String>,
+    before: Option<(String, i64)>,
     limit: usize,
 ) -> StoreResult<Vec<EventRow>> {
     let ctx = "list events";
     let mut stmt = conn
         .prepare(
-            "SELECT a.name AS account, e.time_at, e.time_local, e.username, e.ip_address, e.action, e.data
+            "SELECT e.id, a.name AS account, e.time_at, e.time_local, e.username, e.ip_address, e.action, e.data
              FROM events e JOIN accounts a ON a.id = e.account_id
              WHERE (?1 IS NULL OR a.name = ?1) AND (?2 IS NULL OR e.time_at >= ?2)
+               AND (?4 IS NULL OR (e.time_at, e.id) < (?4, ?5))
              ORDER BY e.time_at DESC, e.id DESC LIMIT ?3",
         )
         .map_err(backend(ctx))?;
-    stmt.query_map(params![account, since, limit as i64], |r| {
-        Ok(EventRow {
-            account: r.get("account")?,
-            time: parse_utc(&r.get::<_, String>("time_at")?)?,
-            time_local: parse_local(&r.get::<_, String>("time_local")?)?,
-            username: r.get("username")?,
-            ip_address: r.get("ip_address")?,
-            action: r.get("action")?,
-            data: r.get("data")?,
-        })
-    })
+    let (before_time, before_id) = before.unzip();
+    stmt.query_map(
+        params![account, since, limit as i64, before_time, before_id],
+        |r| {
+            Ok(EventRow {
+                id: r.get("id")?,
+                account: r.get("account")?,
+                time: parse_utc(&r.get::<_, String>("time_at")?)?,
+                time_local: parse_local(&r.get::<_, String>("time_local")?)?,
+                username: r.get("username")?,
+                ip_address: r.get("ip_address")?,
+                action: r.get("action")?,
+                data: r.get("data")?,
+            })
+        },
+    )
     .map_err(backend(ctx))?
     .collect::<Result<Vec<_>, _>>()
     .map_err(backend(ctx))

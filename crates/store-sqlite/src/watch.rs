@@ -73,11 +73,12 @@ pub fn list_findings(conn: &Connection, q: &FindingQuery) -> StoreResult<Vec<Fin
             "SELECT {FINDING_COLUMNS} FROM findings f JOIN accounts a ON a.id = f.account_id
              WHERE (?1 IS NULL OR a.name = ?1) AND (?2 IS NULL OR f.rule = ?2)
                AND (?3 = 0 OR f.resolved_at IS NULL)
+               AND f.id < COALESCE(?5, 9223372036854775807)
              ORDER BY f.id DESC LIMIT ?4"
         ))
         .map_err(backend(ctx))?;
     stmt.query_map(
-        params![q.account, q.rule, q.open_only, q.limit as i64],
+        params![q.account, q.rule, q.open_only, q.limit as i64, q.before],
         finding_from_row,
     )
     .map_err(backend(ctx))?

@@ -87,7 +87,14 @@ async fn identical_events_are_kept_and_rereads_add_nothing() {
         .await
         .unwrap();
     assert_eq!(r.events, 1, "only the fourth failed login is new");
-    assert_eq!(store.list_events(None, None, 100).await.unwrap().len(), 5);
+    assert_eq!(
+        store
+            .list_events(None, None, None, 100)
+            .await
+            .unwrap()
+            .len(),
+        5
+    );
     assert_eq!(
         store
             .event_watermark(account.id)

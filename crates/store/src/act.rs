@@ -316,6 +316,8 @@ pub struct AuditQuery {
     pub actor: Option<String>,
     /// Only this account.
     pub account: Option<String>,
+    /// Only entries before this sequence number (the next page).
+    pub before: Option<i64>,
     /// At most this many, newest first.
     pub limit: usize,
 }

@@ -128,6 +128,8 @@ pub struct FolderRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangeRow {
+    /// Store id: newer changes have larger ids (the position a page continues from).
+    pub id: i64,
     /// Account name.
     pub account: String,
     /// When the sync that saw it finished.
@@ -150,6 +152,8 @@ pub struct ChangeRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventRow {
+    /// Store id (with `time`, the position a page continues from).
+    pub id: i64,
     /// Account name.
     pub account: String,
     /// UTC time.

@@ -184,19 +184,23 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         account: Option<String>,
     ) -> impl Future<Output = StoreResult<Vec<FolderRow>>> + Send;
-    /// Changes since an instant, optionally of one kind, newest first.
+    /// Changes since an instant, optionally of one kind, newest first; with `before`, only
+    /// those older than the change of that id (the next page).
     fn list_changes(
         &self,
         account: Option<String>,
         since: Option<DateTime<Utc>>,
         kind: Option<String>,
+        before: Option<i64>,
         limit: usize,
     ) -> impl Future<Output = StoreResult<Vec<ChangeRow>>> + Send;
-    /// Events, newest first.
+    /// Events, newest first (by time, then id); with `before`, only those after that
+    /// (time, id) position in this order (the next page).
     fn list_events(
         &self,
         account: Option<String>,
         since: Option<DateTime<Utc>>,
+        before: Option<(DateTime<Utc>, i64)>,
         limit: usize,
     ) -> impl Future<Output = StoreResult<Vec<EventRow>>> + Send;
 

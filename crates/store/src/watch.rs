@@ -102,6 +102,8 @@ pub struct FindingQuery {
     pub rule: Option<String>,
     /// Only open findings.
     pub open_only: bool,
+    /// Only findings older than the one with this id (the next page).
+    pub before: Option<i64>,
     /// At most this many, newest first.
     pub limit: usize,
 }

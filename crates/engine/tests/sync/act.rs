@@ -116,6 +116,7 @@ async fn audit(b: &Bed) -> Vec<AuditRow> {
     let mut rows = b
         .store
         .list_audit(AuditQuery {
+            before: None,
             limit: 10_000,
             ..Default::default()
         })
@@ -316,7 +317,7 @@ async fn every_action_has_its_effect_in_lastpass_and_in_the_store() {
 
     let changes = b
         .store
-        .list_changes(Some("acme".into()), None, None, 1000)
+        .list_changes(Some("acme".into()), None, None, None, 1000)
         .await
         .unwrap();
     let has = |kind: &str, subject: &str| {

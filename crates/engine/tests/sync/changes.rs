@@ -117,7 +117,11 @@ async fn every_change_kind_is_recorded_once() {
     .unwrap(); // folder.created, folder.shared
 
     let report = b.sync_at(t(2, 1)).await.unwrap();
-    let changes = b.store.list_changes(None, None, None, 1000).await.unwrap();
+    let changes = b
+        .store
+        .list_changes(None, None, None, None, 1000)
+        .await
+        .unwrap();
     let kinds: BTreeSet<&str> = changes.iter().map(|c| c.kind.as_str()).collect();
     for want in [
         "user.logged_in_first_time",

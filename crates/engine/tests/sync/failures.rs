@@ -50,7 +50,7 @@ async fn a_failed_poll_changes_nothing() {
     );
     assert!(
         b.store
-            .list_changes(None, None, None, 10)
+            .list_changes(None, None, None, None, 10)
             .await
             .unwrap()
             .is_empty()

@@ -92,7 +92,7 @@ async fn who_was_an_admin_then_and_when_mfa_was_lost() {
     );
     let mfa_changes = b
         .store
-        .list_changes(None, None, Some("user.mfa_changed".into()), 10)
+        .list_changes(None, None, Some("user.mfa_changed".into()), None, 10)
         .await
         .unwrap();
     assert_eq!(mfa_changes.len(), 1);

@@ -41,7 +41,11 @@ async fn first_sync_is_a_baseline_and_resync_finds_nothing() {
     }
     let folders = b.store.list_folders(None).await.unwrap();
     assert_eq!(folders.len(), view.folders.len());
-    let events = b.store.list_events(None, None, 100_000).await.unwrap();
+    let events = b
+        .store
+        .list_events(None, None, None, 100_000)
+        .await
+        .unwrap();
     assert_eq!(
         events.len(),
         view.event_count,
@@ -53,7 +57,7 @@ async fn first_sync_is_a_baseline_and_resync_finds_nothing() {
     assert_eq!(again.run.changes, 0, "{:?}", again.changes_by_kind);
     assert_eq!(
         b.store
-            .list_changes(None, None, None, 100)
+            .list_changes(None, None, None, None, 100)
             .await
             .unwrap()
             .len(),

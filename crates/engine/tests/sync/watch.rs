@@ -517,6 +517,7 @@ async fn findings_open_stay_and_resolve_across_syncs_with_notifications() {
     let open_before = b
         .store
         .list_findings(FindingQuery {
+            before: None,
             rule: Some("admin-without-mfa".into()),
             open_only: true,
             limit: 1000,
@@ -561,6 +562,7 @@ async fn findings_open_stay_and_resolve_across_syncs_with_notifications() {
     let open = b
         .store
         .list_findings(FindingQuery {
+            before: None,
             rule: Some("admin-without-mfa".into()),
             open_only: true,
             limit: 1000,
@@ -590,6 +592,7 @@ async fn findings_open_stay_and_resolve_across_syncs_with_notifications() {
     let all = b
         .store
         .list_findings(FindingQuery {
+            before: None,
             rule: Some("admin-without-mfa".into()),
             limit: 1000,
             ..Default::default()

@@ -391,6 +391,7 @@ pub async fn audit(global: &GlobalArgs, a: AuditArgs) -> anyhow::Result<()> {
     let rows = ctx
         .store
         .list_audit(AuditQuery {
+            before: None,
             since,
             actor: a.user,
             account: a.account,

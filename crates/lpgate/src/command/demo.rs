@@ -178,7 +178,7 @@ async fn demo(
         second.elapsed.as_secs_f64(),
         second.kinds_summary()
     );
-    let changes = store.list_changes(None, None, None, 50).await?;
+    let changes = store.list_changes(None, None, None, None, 50).await?;
     let mut t = Table::new(&["kind", "subject", "related", "before", "after"]);
     for c in changes.iter().rev() {
         t.row(vec![
@@ -205,6 +205,7 @@ async fn demo(
     .await?;
     let findings = store
         .list_findings(lpgate_store::FindingQuery {
+            before: None,
             open_only: true,
             limit: 10_000,
             ..Default::default()

@@ -136,7 +136,7 @@ pub async fn changes(global: &GlobalArgs, a: ChangesArgs) -> anyhow::Result<()> 
     let ctx = Ctx::open(global).await?;
     let rows = ctx
         .store
-        .list_changes(a.account, since, a.kind, a.limit)
+        .list_changes(a.account, since, a.kind, None, a.limit)
         .await?;
     output::print(
         &rows,
@@ -155,7 +155,10 @@ pub async fn events(global: &GlobalArgs, a: EventsArgs) -> anyhow::Result<()> {
         .map(|s| parse_since("--since", s, Utc::now()))
         .transpose()?;
     let ctx = Ctx::open(global).await?;
-    let rows = ctx.store.list_events(a.account, since, a.limit).await?;
+    let rows = ctx
+        .store
+        .list_events(a.account, since, None, a.limit)
+        .await?;
     output::print(
         &rows,
         a.format,

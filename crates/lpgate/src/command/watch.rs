@@ -211,6 +211,7 @@ pub async fn findings(global: &GlobalArgs, a: FindingsArgs) -> anyhow::Result<()
     let rows = ctx
         .store
         .list_findings(FindingQuery {
+            before: None,
             account: a.account,
             rule: a.rule,
             open_only: a.open,

@@ -506,3 +506,90 @@ async fn accounts_syncs_queries_and_the_proxy_over_http() {
     assert_eq!(get(&server, &admin, "/v1/accounts/gamma").await.0, 404);
     assert!(e.ok(&["audit", "verify"]).await.contains("chain intact"));
 }
+
+/// Every newest-first list (changes, events, findings, audit) pages with a cursor: walking
+/// pages of two gives exactly the one-page list, in the same order; a cursor of one list is
+/// a 400 on another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn newest_first_lists_page_without_skips_or_repeats() {
+    let e = env(30).await;
+    e.linked().await;
+    e.ok(&["sync", "acme"]).await;
+    // A second sync records changes: six new hires.
+    let hires: Vec<Value> = (0..6)
+        .map(|i| json!({"username": format!("hire{i}@example.com"), "fullname": "New Hire"}))
+        .collect();
+    crate::serve::emu_call(&e, "batchadd", Value::Array(hires));
+    e.ok(&["sync", "acme"]).await;
+    let admin = token(&e, "admin", "admin", None).await;
+    let server = start(&e).await;
+    // Audited calls, so the audit log has several pages too.
+    for _ in 0..5 {
+        let (status, reply) = post(
+            &server,
+            &admin,
+            "/v1/accounts/acme/proxy",
+            json!({"cmd": "getsfdata"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{reply}");
+    }
+    let mut cursors = Vec::new();
+    for list in ["/v1/changes", "/v1/events", "/v1/findings", "/v1/audit"] {
+        let (status, whole) = call(
+            &server,
+            "GET",
+            &admin,
+            &format!("{list}?limit=1000"),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{list}: {whole}");
+        assert!(whole["next_cursor"].is_null(), "{list}: {whole}");
+        let whole = whole["result"].as_array().unwrap().clone();
+        assert!(
+            whole.len() > 4,
+            "{list} has too few rows to page: {}",
+            whole.len()
+        );
+        let mut walked = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..1000 {
+            let path = match &cursor {
+                None => format!("{list}?limit=2"),
+                Some(c) => format!("{list}?limit=2&cursor={c}"),
+            };
+            let (status, page) = call(&server, "GET", &admin, &path, None, None).await;
+            assert_eq!(status, 200, "{path}: {page}");
+            let rows = page["result"].as_array().unwrap();
+            assert!(rows.len() <= 2);
+            walked.extend(rows.iter().cloned());
+            cursor = page["next_cursor"].as_str().map(str::to_string);
+            if let Some(c) = &cursor {
+                cursors.push((list, c.clone()));
+            } else {
+                break;
+            }
+        }
+        assert_eq!(walked, whole, "{list}: pages differ from the whole list");
+    }
+    // A cursor belongs to its list.
+    let (list, cursor) = cursors.first().unwrap();
+    let other = if *list == "/v1/changes" {
+        "/v1/audit"
+    } else {
+        "/v1/changes"
+    };
+    let (status, reply) = call(
+        &server,
+        "GET",
+        &admin,
+        &format!("{other}?cursor={cursor}"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 400, "{reply}");
+    assert_eq!(reply["error"]["field"], "cursor");
+}

@@ -9,7 +9,7 @@ use lpgate_store::{ChangeRow, Store};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::params::Params;
+use crate::params::{Params, decode_id_position, encode_position};
 use crate::reply::Page;
 use crate::state::AppState;
 use crate::v1::account_param;
@@ -52,7 +52,7 @@ pub(crate) fn parse_since(
     operation_id = "list_changes",
     tag = "changes",
     summary = "Recorded changes, newest first",
-    params(("since" = Option<String>, Query, description = "RFC 3339, or 7d, 12h, 30m ago"), ("kind" = Option<String>, Query, description = "Only this change kind"), ("account" = Option<String>, Query, description = "Only this account (by name)"), ("limit" = Option<usize>, Query, description = "Page size, 1 to 1000 (default 100)")),
+    params(("since" = Option<String>, Query, description = "RFC 3339, or 7d, 12h, 30m ago"), ("kind" = Option<String>, Query, description = "Only this change kind"), ("account" = Option<String>, Query, description = "Only this account (by name)"), ("limit" = Option<usize>, Query, description = "Page size, 1 to 1000 (default 100)"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page, unchanged")),
     responses((status = 200, description = "OK", body = crate::v1::openapi::List<lpgate_store::ChangeRow>), (status = "default", description = "Error envelope", body = crate::v1::openapi::ErrorBody)),
     security(("bearer" = [])),
 )]
@@ -61,7 +61,14 @@ async fn index<S: Store>(
     Extension(caller): Extension<Caller>,
     RawQuery(raw): RawQuery,
 ) -> Result<Page<ChangeRow>, ApiError> {
-    let p = Params::parse(raw.as_deref(), &["account", "since", "kind", "limit"])?;
+    let p = Params::parse(
+        raw.as_deref(),
+        &["account", "since", "kind", "limit", "cursor"],
+    )?;
+    let before = p
+        .get("cursor")
+        .map(|c| decode_id_position(c, "changes"))
+        .transpose()?;
     let since = p
         .get("since")
         .map(|s| parse_since("since", s, Utc::now()))
@@ -77,10 +84,11 @@ async fn index<S: Store>(
     };
     let limit = p.limit()?;
     let account = account_param(&state, &caller, &p).await?;
-    Ok(Page::all(
-        state
-            .store
-            .list_changes(account, since, kind, limit)
-            .await?,
-    ))
+    let rows = state
+        .store
+        .list_changes(account, since, kind, before, limit + 1)
+        .await?;
+    Ok(Page::of(rows, limit, |c| {
+        encode_position("changes", &[&c.id.to_string()])
+    }))
 }

@@ -5,13 +5,13 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::{Extension, Router};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use lpgate_store::{EventRow, FolderRow, Store, StoreError, UserPageQuery};
 use serde::Serialize;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::params::{Params, decode_cursor};
+use crate::params::{Params, decode_cursor, decode_position, encode_position};
 use crate::reply::Page;
 use crate::state::AppState;
 use crate::v1::account_param;
@@ -156,7 +156,7 @@ async fn folders<S: Store>(
     operation_id = "list_events",
     tag = "events",
     summary = "Reporting events, newest first",
-    params(("since" = Option<String>, Query, description = "RFC 3339, or 7d, 12h, 30m ago"), ("account" = Option<String>, Query, description = "Only this account (by name)"), ("limit" = Option<usize>, Query, description = "Page size, 1 to 1000 (default 100)")),
+    params(("since" = Option<String>, Query, description = "RFC 3339, or 7d, 12h, 30m ago"), ("account" = Option<String>, Query, description = "Only this account (by name)"), ("limit" = Option<usize>, Query, description = "Page size, 1 to 1000 (default 100)"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page, unchanged")),
     responses((status = 200, description = "OK", body = crate::v1::openapi::List<lpgate_store::EventRow>), (status = "default", description = "Error envelope", body = crate::v1::openapi::ErrorBody)),
     security(("bearer" = [])),
 )]
@@ -165,14 +165,33 @@ async fn events<S: Store>(
     Extension(caller): Extension<Caller>,
     RawQuery(raw): RawQuery,
 ) -> Result<Page<EventRow>, ApiError> {
-    let p = Params::parse(raw.as_deref(), &["account", "since", "limit"])?;
+    let p = Params::parse(raw.as_deref(), &["account", "since", "limit", "cursor"])?;
+    let before = match p.get("cursor") {
+        None => None,
+        Some(c) => {
+            let parts = decode_position(c, "events", 2)?;
+            let bad = || {
+                ApiError::invalid(
+                    "cursor",
+                    "invalid cursor: pass the next_cursor of a previous page of this list unchanged",
+                )
+            };
+            let time = DateTime::parse_from_rfc3339(&parts[0]).map_err(|_| bad())?;
+            let id = parts[1].parse::<i64>().map_err(|_| bad())?;
+            Some((time.with_timezone(&Utc), id))
+        }
+    };
     let since = p
         .get("since")
         .map(|s| parse_since("since", s, Utc::now()))
         .transpose()?;
     let limit = p.limit()?;
     let account = account_param(&state, &caller, &p).await?;
-    Ok(Page::all(
-        state.store.list_events(account, since, limit).await?,
-    ))
+    let rows = state
+        .store
+        .list_events(account, since, before, limit + 1)
+        .await?;
+    Ok(Page::of(rows, limit, |e| {
+        encode_position("events", &[&e.time.to_rfc3339(), &e.id.to_string()])
+    }))
 }

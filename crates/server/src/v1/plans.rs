@@ -25,7 +25,7 @@ use crate::auth::Caller;
 use crate::body::{JsonBody, invalid_body};
 use crate::error::ApiError;
 use crate::ops::{off_thread, store_error};
-use crate::params::Params;
+use crate::params::{Params, decode_id_position, encode_position};
 use crate::reply::{One, Page};
 use crate::state::AppState;
 use crate::v1::account_param;
@@ -239,7 +239,7 @@ async fn create<S: Store>(
     operation_id = "list_plans",
     tag = "plans",
     summary = "Plans, newest first",
-    params(("account" = Option<String>, Query, description = "Only this account (by name)"), ("limit" = Option<usize>, Query, description = "At most this many, 1 to 1000 (default 100)")),
+    params(("account" = Option<String>, Query, description = "Only this account (by name)"), ("limit" = Option<usize>, Query, description = "Page size, 1 to 1000 (default 100)"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page, unchanged")),
     responses((status = 200, description = "OK", body = crate::v1::openapi::List<lpgate_store::PlanRow>), (status = 400, description = "An unknown or invalid query parameter (invalid_parameter)", body = crate::v1::openapi::ErrorBody), (status = 401, description = "No token, or an unknown, revoked or expired one (unauthorized)", body = crate::v1::openapi::ErrorBody), (status = "default", description = "Error envelope: 429 rate_limited, 503 busy, 500 internal", body = crate::v1::openapi::ErrorBody)),
     security(("bearer" = [])),
 )]
@@ -412,7 +412,7 @@ async fn apply<S: Store>(
     operation_id = "list_audit",
     tag = "audit",
     summary = "The audit log, newest first (admin scope unless the token is limited to an account)",
-    params(("since" = Option<String>, Query, description = "RFC 3339, or 7d, 12h, 30m ago"), ("actor" = Option<String>, Query, description = "Only this actor (token:NAME, a local user…)"), ("account" = Option<String>, Query, description = "Only this account (by name)"), ("limit" = Option<usize>, Query, description = "At most this many, 1 to 1000 (default 100)")),
+    params(("since" = Option<String>, Query, description = "RFC 3339, or 7d, 12h, 30m ago"), ("actor" = Option<String>, Query, description = "Only this actor (token:NAME, a local user…)"), ("account" = Option<String>, Query, description = "Only this account (by name)"), ("limit" = Option<usize>, Query, description = "Page size, 1 to 1000 (default 100)"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page, unchanged")),
     responses((status = 200, description = "OK", body = crate::v1::openapi::List<lpgate_store::AuditRow>), (status = 400, description = "An unknown or invalid query parameter (invalid_parameter)", body = crate::v1::openapi::ErrorBody), (status = 401, description = "No token, or an unknown, revoked or expired one (unauthorized)", body = crate::v1::openapi::ErrorBody), (status = 403, description = "A token for all accounts without the admin scope (forbidden)", body = crate::v1::openapi::ErrorBody), (status = "default", description = "Error envelope: 429 rate_limited, 503 busy, 500 internal", body = crate::v1::openapi::ErrorBody)),
     security(("bearer" = [])),
 )]
@@ -421,10 +421,14 @@ async fn audit<S: Store>(
     Extension(caller): Extension<Caller>,
     RawQuery(raw): RawQuery,
 ) -> Result<Page<AuditRow>, ApiError> {
-    let p = Params::parse(raw.as_deref(), &["since", "actor", "account", "limit"])?;
+    let p = Params::parse(
+        raw.as_deref(),
+        &["since", "actor", "account", "limit", "cursor"],
+    )?;
     if caller.account.is_none() {
         caller.require(TokenScope::Admin)?;
     }
+    let limit = p.limit()?;
     let since = match p.get("since") {
         None => None,
         Some(s) => Some(crate::v1::changes::parse_since("since", s, Utc::now())?),
@@ -435,8 +439,14 @@ async fn audit<S: Store>(
             since,
             actor: p.get("actor").map(str::to_string),
             account: account_param(&state, &caller, &p).await?,
-            limit: p.limit()?,
+            before: p
+                .get("cursor")
+                .map(|c| decode_id_position(c, "audit"))
+                .transpose()?,
+            limit: limit + 1,
         })
         .await?;
-    Ok(Page::all(rows))
+    Ok(Page::of(rows, limit, |a| {
+        encode_position("audit", &[&a.seq.to_string()])
+    }))
 }
