@@ -137,9 +137,10 @@ pub struct TokenRevokeArgs {
 /// `lpgate serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on (port 0 picks a free port; the line printed says which).
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub bind: SocketAddr,
+    /// Address to listen on (port 0 picks a free port; the line printed says which); default
+    /// `[serve] bind`, 127.0.0.1:8080.
+    #[arg(long)]
+    pub bind: Option<SocketAddr>,
     /// Do not run scheduled syncs (serve the API over what is stored).
     #[arg(long)]
     pub no_scheduler: bool,

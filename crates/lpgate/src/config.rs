@@ -18,6 +18,12 @@ event_backfill_days = 7
 # (LastPass returning far fewer users than last time is treated as an error, not departures).
 max_shrink_share = 0.5
 
+[serve]
+# Where `lpgate serve` listens (its --bind option overrides this).
+bind = "127.0.0.1:8080"
+# Request bodies larger than this many bytes are refused with 413 before they are read.
+max_body_bytes = 1048576
+
 [query]
 # `lpgate query` (and the API) cancels a query after this many seconds...
 timeout_secs = 10.0
@@ -97,6 +103,9 @@ pub struct Config {
     /// Sync settings.
     #[serde(default)]
     pub sync: SyncConfig,
+    /// `lpgate serve`: address and request limits.
+    #[serde(default)]
+    pub serve: ServeConfig,
     /// Query limits.
     #[serde(default)]
     pub query: QueryConfig,
@@ -242,6 +251,29 @@ impl ActConfig {
         v
     }
 }
+
+/// `[serve]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeConfig {
+    /// Listening address when `--bind` is not given.
+    pub bind: String,
+    /// Largest request body accepted (bytes).
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            bind: "127.0.0.1:8080".into(),
+            max_body_bytes: lpgate_server::MAX_BODY_BYTES,
+        }
+    }
+}
+
+/// Smallest and largest `[serve] max_body_bytes`: below 1 KiB no plan fits; above 64 MiB one
+/// request could hold a worker's memory.
+pub const BODY_LIMITS: std::ops::RangeInclusive<usize> = 1024..=64 * 1024 * 1024;
 
 /// `[query]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -389,6 +421,22 @@ impl Config {
                 "{}: invalid sync.max_shrink_share {}: expected a share between 0 and 1",
                 path.display(),
                 config.sync.max_shrink_share
+            );
+        }
+        if config.serve.bind.parse::<std::net::SocketAddr>().is_err() {
+            anyhow::bail!(
+                "{}: invalid serve.bind {:?}: expected an address and port such as 127.0.0.1:8080",
+                path.display(),
+                config.serve.bind
+            );
+        }
+        if !BODY_LIMITS.contains(&config.serve.max_body_bytes) {
+            anyhow::bail!(
+                "{}: invalid serve.max_body_bytes {}: expected {} to {} bytes",
+                path.display(),
+                config.serve.max_body_bytes,
+                BODY_LIMITS.start(),
+                BODY_LIMITS.end()
             );
         }
         if config.query.timeout_secs.is_nan()

@@ -10,7 +10,7 @@ use anyhow::{Context as _, bail};
 use toml::Value;
 
 /// Sections whose scalar keys the environment may override.
-const SECTIONS: &[&str] = &["sync", "query", "rules", "act"];
+const SECTIONS: &[&str] = &["sync", "serve", "query", "rules", "act"];
 
 /// `LPGATE_*` variables that are not settings (options of commands and of the process).
 const NOT_SETTINGS: &[&str] = &[

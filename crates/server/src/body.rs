@@ -6,7 +6,8 @@
 //! - malformed JSON or trailing data: 400 `invalid_body`;
 //! - wrong type, missing field, unknown field (bodies are `deny_unknown_fields`): 400
 //!   `invalid_body` with `field` naming it as a path (`actions[1].email`);
-//! - larger than [`crate::MAX_BODY_BYTES`]: 413 `body_too_large`.
+//! - larger than the configured limit (default [`crate::MAX_BODY_BYTES`]): 413
+//!   `body_too_large`.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -48,16 +49,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
+        let limit = req
+            .extensions()
+            .get::<crate::BodyLimit>()
+            .map_or(crate::MAX_BODY_BYTES, |l| l.0);
         let bytes = match Bytes::from_request(req, state).await {
             Ok(b) => b,
             Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 return Err(ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "body_too_large",
-                    format!(
-                        "the request body is larger than {} bytes",
-                        crate::MAX_BODY_BYTES
-                    ),
+                    format!("the request body is larger than {limit} bytes"),
                 ));
             }
             Err(rejection) => {

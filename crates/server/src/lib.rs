@@ -31,8 +31,13 @@ pub use error::ApiError;
 pub use ops::{ActSettings, Operations};
 pub use state::AppState;
 
-/// Largest request body accepted; larger ones get 413 before any handler runs.
+/// Largest request body accepted unless configured otherwise
+/// ([`AppState::with_body_limit`]); larger ones get 413 before any handler runs.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The body limit in force, for the 413's message.
+#[derive(Clone, Copy)]
+pub(crate) struct BodyLimit(pub usize);
 
 /// The whole application: health checks (no token) and `/v1` (token required).
 pub fn router<S: Store>(state: AppState<S>) -> Router {
@@ -46,7 +51,8 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
             state.http.clone(),
             metrics::track,
         ))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(state.max_body_bytes))
+        .layer(axum::Extension(BodyLimit(state.max_body_bytes)))
         .with_state(state)
 }
 

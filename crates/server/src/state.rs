@@ -18,6 +18,8 @@ pub struct AppState<S: Store> {
     pub(crate) failures: Arc<FailureLimiter>,
     /// HTTP request counts for `/metrics`.
     pub(crate) http: Arc<crate::metrics::HttpMetrics>,
+    /// Largest request body accepted (bytes).
+    pub(crate) max_body_bytes: usize,
     /// Users' JSON between requests while the data is unchanged.
     pub(crate) users: Arc<crate::usercache::UserCache>,
     /// What the write endpoints need; `None` answers them 503.
@@ -51,6 +53,7 @@ impl<S: Store> AppState<S> {
             tokens: Arc::new(TokenCache::default()),
             failures: Arc::new(FailureLimiter::default()),
             http: Arc::new(crate::metrics::HttpMetrics::default()),
+            max_body_bytes: crate::MAX_BODY_BYTES,
             users: Arc::new(crate::usercache::UserCache::default()),
             ops: None,
             reports: Arc::new(lpgate_report::Settings::default()),
@@ -61,6 +64,12 @@ impl<S: Store> AppState<S> {
     /// thresholds); without them reports use the defaults and know no seats.
     pub fn with_report_settings(mut self, settings: lpgate_report::Settings) -> Self {
         self.reports = Arc::new(settings);
+        self
+    }
+
+    /// The same state with a different request body limit (`[serve] max_body_bytes`).
+    pub fn with_body_limit(mut self, max_body_bytes: usize) -> Self {
+        self.max_body_bytes = max_body_bytes;
         self
     }
 

@@ -18,9 +18,19 @@ use crate::context::Ctx;
 /// Serves the API and runs the scheduler until a signal.
 pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     let ctx = Arc::new(Ctx::open(global).await?);
-    let listener = tokio::net::TcpListener::bind(args.bind)
+    let bind = match args.bind {
+        Some(b) => b,
+        // Checked when the configuration was loaded.
+        None => ctx
+            .config
+            .serve
+            .bind
+            .parse()
+            .with_context(|| format!("invalid serve.bind {:?}", ctx.config.serve.bind))?,
+    };
+    let listener = tokio::net::TcpListener::bind(bind)
         .await
-        .with_context(|| format!("Failed to listen on {}", args.bind))?;
+        .with_context(|| format!("Failed to listen on {bind}"))?;
     let addr = listener
         .local_addr()
         .context("Failed to read the listening address")?;
@@ -39,7 +49,8 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     };
     let state = AppState::new(ctx.store.clone(), ctx.key.token_key())
         .with_operations(operations(&ctx)?)
-        .with_report_settings(ctx.config.report_settings());
+        .with_report_settings(ctx.config.report_settings())
+        .with_body_limit(ctx.config.serve.max_body_bytes);
     let app = router(state.clone());
     tokio::spawn(async move {
         wait_for_signal().await;

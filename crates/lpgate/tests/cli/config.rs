@@ -49,3 +49,31 @@ async fn config_show_applies_the_environment_and_masks_secrets() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).contains("syncing"), "{}", text(&out));
 }
+
+/// `[serve]` settings are checked when the configuration loads, naming the key and value.
+#[tokio::test]
+async fn serve_settings_are_checked() {
+    let e = env(5).await;
+    e.ok(&["init"]).await;
+    for (var, value, named) in [
+        (
+            "LPGATE_SERVE_MAX_BODY_BYTES",
+            "10",
+            "serve.max_body_bytes 10",
+        ),
+        ("LPGATE_SERVE_BIND", "nowhere", "serve.bind \"nowhere\""),
+    ] {
+        let mut c = e.cmd(&["config", "show"]);
+        c.env(var, value);
+        let out = tokio::task::spawn_blocking(move || c.output().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        assert!(text(&out).contains(named), "{}", text(&out));
+    }
+    let shown = e.ok(&["config", "show"]).await;
+    assert!(
+        shown.contains("[serve]") && shown.contains("max_body_bytes = 1048576"),
+        "{shown}"
+    );
+}

@@ -24,7 +24,13 @@ impl Drop for Server {
 
 /// Starts `lpgate serve --bind 127.0.0.1:0 --no-scheduler` and waits for its ready line.
 pub(crate) async fn start(env: &Env) -> Server {
+    start_with(env, &[]).await
+}
+
+/// [`start`] with extra environment variables (`LPGATE_*` settings).
+pub(crate) async fn start_with(env: &Env, vars: &[(&str, &str)]) -> Server {
     let mut cmd = env.cmd(&["serve", "--bind", "127.0.0.1:0", "--no-scheduler"]);
+    cmd.envs(vars.iter().copied());
     cmd.stdout(Stdio::piped()).stderr(Stdio::null());
     let mut child = cmd.spawn().unwrap();
     let stdout = child.stdout.take().unwrap();

@@ -593,3 +593,39 @@ async fn newest_first_lists_page_without_skips_or_repeats() {
     assert_eq!(status, 400, "{reply}");
     assert_eq!(reply["error"]["field"], "cursor");
 }
+
+/// `[serve] max_body_bytes` (here from `LPGATE_SERVE_MAX_BODY_BYTES`) is the 413 limit, and the
+/// 413 says it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_body_limit_is_configurable() {
+    let e = env(5).await;
+    e.linked().await;
+    let admin = token(&e, "admin", "admin", None).await;
+    let server = crate::serve::start_with(&e, &[("LPGATE_SERVE_MAX_BODY_BYTES", "4096")]).await;
+    let body = |n: usize| format!(r#"{{"sql": "SELECT 1 -- {}"}}"#, "x".repeat(n));
+    let (status, reply) = call(
+        &server,
+        "POST",
+        &admin,
+        "/v1/query",
+        Some(&body(8000)),
+        None,
+    )
+    .await;
+    assert_eq!(status, 413, "{reply}");
+    assert_eq!(reply["error"]["code"], "body_too_large");
+    assert!(
+        reply["error"]["message"].as_str().unwrap().contains("4096"),
+        "{reply}"
+    );
+    let (status, reply) = call(
+        &server,
+        "POST",
+        &admin,
+        "/v1/query",
+        Some(&body(2000)),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{reply}");
+}
