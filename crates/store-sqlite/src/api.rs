@@ -14,7 +14,10 @@ use lpgate_store::{
 use lpgate_store::{NewToken, TokenRow, UserPageQuery};
 
 use crate::rows::utc;
-use crate::{SqliteStore, accounts, act, lock, pages, read, search, sync, tokens, watch};
+use crate::{SqliteStore, accounts, act, lock, pages, read, scim, search, sync, tokens, watch};
+use lpgate_store::{
+    AccountId as Aid, NewScimGroup, ScimGroupRow, ScimUserPage, ScimUserQuery, ScimUserState,
+};
 
 impl Store for SqliteStore {
     async fn add_account(&self, account: NewAccount) -> StoreResult<AccountRow> {
@@ -423,5 +426,86 @@ impl Store for SqliteStore {
     async fn touch_token(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()> {
         self.write("record token use", move |c| tokens::touch(c, id, now))
             .await
+    }
+    fn data_version(&self) -> Option<u64> {
+        self.data_version_now()
+    }
+
+    async fn scim_users(&self, query: ScimUserQuery) -> StoreResult<ScimUserPage> {
+        self.read("read SCIM users", move |c| scim::users(c, &query))
+            .await
+    }
+
+    async fn put_scim_user(&self, account: Aid, state: ScimUserState) -> StoreResult<()> {
+        self.write("write SCIM user", move |c| {
+            scim::put_user(c, account, &state)
+        })
+        .await
+    }
+
+    async fn delete_scim_user(&self, account: Aid, user_id: i64) -> StoreResult<()> {
+        self.write("forget SCIM user", move |c| {
+            scim::delete_user(c, account, user_id)
+        })
+        .await
+    }
+
+    async fn scim_groups(
+        &self,
+        account: Aid,
+        with_members: bool,
+    ) -> StoreResult<Vec<ScimGroupRow>> {
+        self.read("read SCIM groups", move |c| {
+            scim::groups(c, account, None, None, with_members)
+        })
+        .await
+    }
+
+    async fn scim_group(
+        &self,
+        account: Aid,
+        id: Option<String>,
+        name: Option<String>,
+        with_members: bool,
+    ) -> StoreResult<Option<ScimGroupRow>> {
+        self.read("read SCIM group", move |c| {
+            Ok(
+                scim::groups(c, account, id.as_deref(), name.as_deref(), with_members)?
+                    .into_iter()
+                    .next(),
+            )
+        })
+        .await
+    }
+
+    async fn put_scim_group(&self, group: NewScimGroup) -> StoreResult<String> {
+        self.write("write SCIM group", move |c| scim::put_group(c, &group))
+            .await
+    }
+
+    async fn delete_scim_group(&self, account: Aid, id: String) -> StoreResult<()> {
+        self.write("forget SCIM group", move |c| {
+            scim::delete_group(c, account, &id)
+        })
+        .await
+    }
+
+    async fn waiting_plan(&self, account: Aid, source: String) -> StoreResult<Option<PlanRow>> {
+        self.read("find waiting plan", move |c| {
+            scim::waiting_plan(c, account, &source)
+        })
+        .await
+    }
+
+    async fn recent_removals(
+        &self,
+        account: Aid,
+        actor: String,
+        since: DateTime<Utc>,
+    ) -> StoreResult<usize> {
+        self.read("count recent removals", move |c| {
+            scim::recent_removals(c, account, &actor, since)
+        })
+        .await
     }
 }

@@ -18,6 +18,7 @@ mod read;
 mod rows;
 mod sandbox;
 mod schema;
+mod scim;
 mod search;
 mod sync;
 mod tokens;
@@ -41,6 +42,8 @@ struct Inner {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     queriers: Mutex<Vec<sandbox::QueryConn>>,
+    /// A read-only connection that only asks `PRAGMA data_version` (see `data_version`).
+    watcher: Mutex<Option<Connection>>,
 }
 
 impl Drop for Inner {
@@ -115,8 +118,34 @@ impl SqliteStore {
                 writer: Mutex::new(conn),
                 readers: Mutex::new(Vec::new()),
                 queriers: Mutex::new(Vec::new()),
+                watcher: Mutex::new(None),
             }),
         })
+    }
+
+    /// `PRAGMA data_version` of a connection that never writes: it changes whenever any
+    /// other connection, in this process or another, commits. Asked on the calling thread: it
+    /// reads the WAL index in shared memory and takes microseconds.
+    pub(crate) fn data_version_now(&self) -> Option<u64> {
+        let mut guard = self.inner.watcher.lock().ok()?;
+        if guard.is_none() {
+            let c = Connection::open_with_flags(
+                &self.inner.path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .ok()?;
+            configure(&c).ok()?;
+            *guard = Some(c);
+        }
+        let conn = guard.as_ref()?;
+        match conn.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0)) {
+            Ok(v) => Some(v as u64),
+            Err(e) => {
+                tracing::warn!(error = %e, "PRAGMA data_version failed");
+                *guard = None;
+                None
+            }
+        }
     }
 
     /// The database file.

@@ -11,6 +11,7 @@ mod act;
 mod error;
 mod metrics;
 mod query;
+mod scim;
 mod store;
 mod sync;
 mod token;
@@ -24,6 +25,10 @@ pub use act::{
 pub use error::{StoreError, StoreResult};
 pub use metrics::{LabelledCount, LastSync, MetricsSnapshot, SYNC_DURATION_BUCKETS, SyncHistogram};
 pub use query::{ChangeRow, EventRow, FolderRow, GroupRow, UserPageQuery, UserQuery, UserRow};
+pub use scim::{
+    NewScimGroup, ScimGroupRow, ScimUserPage, ScimUserQuery, ScimUserRow, ScimUserState, TextOp,
+    UserFilter, UserSort,
+};
 pub use store::{AccountLock, Store};
 pub use sync::{
     BaselineMsg, BaselineWriter, EventRecord, Fingerprinted, RunId, RunOutcome, SnapshotIndex,
