@@ -26,6 +26,8 @@ pub struct ActSettings {
     pub policy: ApplyPolicy,
     /// Users plans never touch.
     pub exclude: Vec<String>,
+    /// What the SCIM server does for this account.
+    pub scim: crate::scim::ScimSettings,
 }
 
 /// The installation's settings the write endpoints use.

@@ -20,6 +20,8 @@ pub struct AppState<S: Store> {
     pub(crate) http: Arc<crate::metrics::HttpMetrics>,
     /// What the write endpoints need; `None` answers them 503.
     pub(crate) ops: Option<Arc<crate::ops::Ops>>,
+    /// The SCIM server's cache and per-account write locks.
+    pub(crate) scim: Arc<crate::scim::Shared>,
 }
 
 impl<S: Store> AppState<S> {
@@ -48,6 +50,7 @@ impl<S: Store> AppState<S> {
             failures: Arc::new(FailureLimiter::default()),
             http: Arc::new(crate::metrics::HttpMetrics::default()),
             ops: None,
+            scim: Arc::new(crate::scim::Shared::default()),
         }
     }
 

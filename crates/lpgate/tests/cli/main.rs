@@ -13,6 +13,7 @@ mod listing;
 mod notifications;
 mod openapi;
 mod schedule;
+mod scim;
 mod serve;
 mod serve_metrics;
 mod serve_reads;
