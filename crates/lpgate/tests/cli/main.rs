@@ -14,6 +14,7 @@ mod notifications;
 mod openapi;
 mod schedule;
 mod scim;
+mod scim_quirks;
 mod serve;
 mod serve_metrics;
 mod serve_reads;

@@ -10,24 +10,24 @@ use serde_json::{Value, json};
 use crate::helpers::Env;
 use crate::serve::{Server, start};
 
-const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+pub(crate) const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub(crate) const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+pub(crate) const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub(crate) const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
-struct Scim<'a> {
-    server: &'a Server,
-    token: String,
+pub(crate) struct Scim<'a> {
+    pub(crate) server: &'a Server,
+    pub(crate) token: String,
 }
 
-struct Reply {
-    status: u16,
-    body: Value,
-    headers: reqwest::header::HeaderMap,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) body: Value,
+    pub(crate) headers: reqwest::header::HeaderMap,
 }
 
 impl Scim<'_> {
-    async fn call(
+    pub(crate) async fn call(
         &self,
         method: &str,
         path: &str,
@@ -69,16 +69,16 @@ impl Scim<'_> {
         }
     }
 
-    async fn get(&self, path: &str) -> Reply {
+    pub(crate) async fn get(&self, path: &str) -> Reply {
         self.call("GET", path, None, &[]).await
     }
-    async fn post(&self, path: &str, body: Value) -> Reply {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> Reply {
         self.call("POST", path, Some(body), &[]).await
     }
-    async fn put(&self, path: &str, body: Value) -> Reply {
+    pub(crate) async fn put(&self, path: &str, body: Value) -> Reply {
         self.call("PUT", path, Some(body), &[]).await
     }
-    async fn patch(&self, path: &str, ops: Value) -> Reply {
+    pub(crate) async fn patch(&self, path: &str, ops: Value) -> Reply {
         self.call(
             "PATCH",
             path,
@@ -87,12 +87,12 @@ impl Scim<'_> {
         )
         .await
     }
-    async fn delete(&self, path: &str) -> Reply {
+    pub(crate) async fn delete(&self, path: &str) -> Reply {
         self.call("DELETE", path, None, &[]).await
     }
 }
 
-fn error(r: &Reply, status: u16, scim_type: Option<&str>) {
+pub(crate) fn error(r: &Reply, status: u16, scim_type: Option<&str>) {
     assert_eq!(r.status, status, "{}", r.body);
     assert_eq!(
         r.body["schemas"][0],
@@ -104,7 +104,7 @@ fn error(r: &Reply, status: u16, scim_type: Option<&str>) {
     }
 }
 
-async fn setup(users: usize, config: &str) -> (Env, Server, String) {
+pub(crate) async fn setup(users: usize, config: &str) -> (Env, Server, String) {
     let env = crate::helpers::env(users).await;
     env.linked().await;
     if !config.is_empty() {
@@ -123,7 +123,7 @@ async fn setup(users: usize, config: &str) -> (Env, Server, String) {
     (env, server, token)
 }
 
-fn lp_user(env: &Env, email: &str) -> Option<lpgate_emulator::UserView> {
+pub(crate) fn lp_user(env: &Env, email: &str) -> Option<lpgate_emulator::UserView> {
     env.emu
         .emulator()
         .view()
@@ -571,7 +571,7 @@ async fn scim_users_conformance_and_round_trips() {
     }
 }
 
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
