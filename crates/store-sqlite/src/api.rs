@@ -95,6 +95,14 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn group_names(
+        &self,
+        account: AccountId,
+    ) -> StoreResult<std::collections::BTreeSet<String>> {
+        self.read("read group names", move |c| sync::group_names(c, account))
+            .await
+    }
+
     async fn event_watermark(
         &self,
         account: AccountId,

@@ -86,6 +86,12 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         account: AccountId,
     ) -> impl Future<Output = StoreResult<SnapshotIndex>> + Send;
+    /// The account's current group names (what a few users' re-read needs of the snapshot,
+    /// without reading every user as [`Store::snapshot_index`] does).
+    fn group_names(
+        &self,
+        account: AccountId,
+    ) -> impl Future<Output = StoreResult<std::collections::BTreeSet<String>>> + Send;
     /// The newest event time stored for the account (LastPass wall time), if any.
     fn event_watermark(
         &self,

@@ -196,18 +196,23 @@ async fn emails<S: Store>(
     if ids.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let page = state
-        .store
-        .scim_users(ScimUserQuery {
-            account: caller.account,
-            filter: UserFilter::Or(ids.iter().map(|i| UserFilter::Id(*i)).collect()),
-            sort: UserSort::Id,
-            descending: false,
-            offset: 0,
-            limit: None,
-        })
-        .await?;
-    let found: BTreeMap<i64, String> = page.users.into_iter().map(|u| (u.id, u.email)).collect();
+    // In slices: SQLite nests a long OR list as deeply as it is long.
+    let all: Vec<i64> = ids.iter().copied().collect();
+    let mut found = BTreeMap::new();
+    for slice in all.chunks(200) {
+        let page = state
+            .store
+            .scim_users(ScimUserQuery {
+                account: caller.account,
+                filter: UserFilter::Or(slice.iter().map(|i| UserFilter::Id(*i)).collect()),
+                sort: UserSort::Id,
+                descending: false,
+                offset: 0,
+                limit: None,
+            })
+            .await?;
+        found.extend(page.users.into_iter().map(|u| (u.id, u.email)));
+    }
     if let Some(missing) = ids.iter().find(|i| !found.contains_key(i)) {
         return Err(ScimError::invalid_value(format!(
             "members: there is no user with id {missing:?}"
