@@ -19,7 +19,10 @@ duration=${2:-10s}
 creates=${3:-1000}
 . benches/lib.sh
 build_lpgate
-cargo build --release --manifest-path ../shared/bench/floor/Cargo.toml --target-dir /tmp/floor >&2
+# ../shared beside the repository (a git worktree sits one level deeper).
+shared=../shared/bench
+[ -d "$shared" ] || shared=../../shared/bench
+cargo build --release --manifest-path "$shared/floor/Cargo.toml" --target-dir /tmp/floor >&2
 floor_bin=/tmp/floor/release/floor
 if ! command -v wrk >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then apt-get install -y wrk >&2; else sudo apt-get install -y wrk >&2; fi

@@ -138,7 +138,10 @@ impl SqliteStore {
             *guard = Some(c);
         }
         let conn = guard.as_ref()?;
-        match conn.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0)) {
+        let version = conn
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut st| st.query_row([], |r| r.get::<_, i64>(0)));
+        match version {
             Ok(v) => Some(v as u64),
             Err(e) => {
                 tracing::warn!(error = %e, "PRAGMA data_version failed");

@@ -35,6 +35,8 @@ pub struct Cached {
     pub base: String,
     /// The resource, `None` when there is no such user.
     pub resource: Option<Value>,
+    /// The resource serialized (what a GET without attribute selection answers).
+    pub json: axum::body::Bytes,
 }
 
 /// State shared by the SCIM handlers.
@@ -68,7 +70,13 @@ impl Shared {
     }
 
     /// Keeps a user read while the store was at `version` (read before the store was asked).
-    pub fn put(&self, version: Option<u64>, account: AccountId, keys: Vec<Key>, value: Cached) {
+    pub fn put(
+        &self,
+        version: Option<u64>,
+        account: AccountId,
+        keys: Vec<Key>,
+        value: Arc<Cached>,
+    ) {
         let Some(version) = version else { return };
         let Ok(mut inner) = self.inner.lock() else {
             return;
@@ -79,7 +87,6 @@ impl Shared {
         if inner.users.len() >= MAX_ENTRIES {
             inner.users.clear();
         }
-        let value = Arc::new(value);
         for k in keys {
             inner.users.insert((account.0, k), value.clone());
         }

@@ -28,6 +28,15 @@ pub fn scim_json(v: &Value) -> Response {
         .into_response()
 }
 
+/// Serialized JSON as `application/scim+json`.
+pub fn scim_bytes(body: impl Into<axum::body::Body>) -> Response {
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE))],
+        body.into(),
+    )
+        .into_response()
+}
+
 /// `http(s)://host/scim/v2` as the client reached it (`X-Forwarded-Proto` and `Host`).
 pub fn base_url(headers: &HeaderMap) -> String {
     let host = headers

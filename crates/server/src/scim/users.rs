@@ -227,10 +227,10 @@ async fn find<S: Store>(
     caller: &ScimCaller,
     key: Key,
     base: &str,
-) -> Result<Option<Value>, ScimError> {
+) -> Result<std::sync::Arc<Cached>, ScimError> {
     let version = state.store.data_version();
     if let Some(c) = state.scim.get(version, caller.account, &key, base) {
-        return Ok(c.resource.clone());
+        return Ok(c);
     }
     let filter = match &key {
         Key::Id(id) => UserFilter::Id(*id),
@@ -244,16 +244,19 @@ async fn find<S: Store>(
         keys.push(Key::Name(row.email.clone()));
         keys.dedup();
     }
-    state.scim.put(
-        version,
-        caller.account,
-        keys,
-        Cached {
-            base: base.to_string(),
-            resource: resource.clone(),
-        },
-    );
-    Ok(resource)
+    let json = resource
+        .as_ref()
+        .map(|r| serde_json::to_vec(r).unwrap_or_default())
+        .unwrap_or_default();
+    let cached = std::sync::Arc::new(Cached {
+        base: base.to_string(),
+        resource,
+        json: json.into(),
+    });
+    state
+        .scim
+        .put(version, caller.account, keys, cached.clone());
+    Ok(cached)
 }
 
 async fn row<S: Store>(
@@ -357,7 +360,25 @@ async fn list<S: Store>(
         && p.start_index == 1
     {
         let found = find(state, caller, Key::Name(name.clone()), base).await?;
-        let all: Vec<Value> = found.into_iter().collect();
+        if p.attributes.is_empty() && p.excluded.is_empty() {
+            // Written out directly: the resource was serialized once, when it was cached.
+            let total = usize::from(found.resource.is_some());
+            let shown = if p.count > 0 { total } else { 0 };
+            let mut body = Vec::with_capacity(found.json.len() + 160);
+            body.extend_from_slice(
+                format!(
+                    "{{\"schemas\":[\"{}\"],\"totalResults\":{total},\"startIndex\":1,\"itemsPerPage\":{shown},\"Resources\":[",
+                    super::schemas::LIST
+                )
+                .as_bytes(),
+            );
+            if shown == 1 {
+                body.extend_from_slice(&found.json);
+            }
+            body.extend_from_slice(b"]}");
+            return Ok(resource::scim_bytes(body));
+        }
+        let all: Vec<Value> = found.resource.clone().into_iter().collect();
         let total = all.len();
         let page: Vec<Value> = all
             .into_iter()
@@ -447,23 +468,33 @@ pub async fn show<S: Store>(
     let p = ListParams::from_query(raw.as_deref())?;
     let base = resource::base_url(&headers);
     let n = parse_id(&id).ok_or_else(|| ScimError::not_found("User", &id))?;
-    let r = find(&state, &caller, Key::Id(n), &base)
-        .await?
+    let found = find(&state, &caller, Key::Id(n), &base).await?;
+    let r = found
+        .resource
+        .as_ref()
         .ok_or_else(|| ScimError::not_found("User", &id))?;
+    let etag = HeaderValue::from_str(resource::version(r)).ok();
     if let Some(inm) = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        && inm.split(',').any(|t| t.trim() == resource::version(&r))
+        && inm.split(',').any(|t| t.trim() == resource::version(r))
     {
         let mut resp = StatusCode::NOT_MODIFIED.into_response();
-        if let Ok(v) = HeaderValue::from_str(resource::version(&r)) {
+        if let Some(v) = etag {
+            resp.headers_mut().insert(header::ETAG, v);
+        }
+        return Ok(resp);
+    }
+    if p.attributes.is_empty() && p.excluded.is_empty() {
+        let mut resp = resource::scim_bytes(found.json.clone());
+        if let Some(v) = etag {
             resp.headers_mut().insert(header::ETAG, v);
         }
         return Ok(resp);
     }
     Ok(resource_reply(
         StatusCode::OK,
-        &r,
+        r,
         &p.attributes,
         &p.excluded,
     ))
