@@ -151,6 +151,13 @@ impl SqliteStore {
         }
     }
 
+    /// The size of the write-ahead log (0 when there is none).
+    pub(crate) fn wal_bytes(&self) -> u64 {
+        let mut wal = self.inner.path.clone().into_os_string();
+        wal.push("-wal");
+        std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0)
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.inner.path

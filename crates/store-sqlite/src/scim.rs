@@ -22,8 +22,9 @@ const USER_SELECT: &str = "SELECT u.id, u.email, u.fullname, u.status, u.admin, 
         s.user_id AS state_id, s.external_id, s.document, s.created, s.last_modified
      FROM users u LEFT JOIN scim_users s ON s.user_id = u.id";
 
-/// Appends the SQL of `f` to `sql`, its parameters to `args`. Every leaf is wrapped in
-/// `COALESCE(…, 0)` so a missing value is false, never NULL (NULL would make `NOT` false too).
+/// Appends the SQL of `f` to `sql`, its parameters to `args`. Every leaf on a nullable column
+/// is wrapped in `COALESCE(…, 0)` so a missing value is false, never NULL (NULL would make
+/// `NOT` false too).
 fn compile(f: &UserFilter, sql: &mut String, args: &mut Vec<Value>) {
     match f {
         UserFilter::All => sql.push('1'),
@@ -56,8 +57,8 @@ fn compile(f: &UserFilter, sql: &mut String, args: &mut Vec<Value>) {
             compile(inner, sql, args);
             sql.push(')');
         }
-        UserFilter::Email(op, v) => text(sql, args, "u.email", *op, v),
-        UserFilter::ExternalId(op, v) => text(sql, args, "s.external_id", *op, v),
+        UserFilter::Email(op, v) => text(sql, args, "u.email", false, *op, v),
+        UserFilter::ExternalId(op, v) => text(sql, args, "s.external_id", true, *op, v),
         UserFilter::HasExternalId => sql.push_str("(s.external_id IS NOT NULL)"),
         UserFilter::Id(id) => {
             sql.push_str("(u.id = ?)");
@@ -70,7 +71,9 @@ fn compile(f: &UserFilter, sql: &mut String, args: &mut Vec<Value>) {
     }
 }
 
-fn text(sql: &mut String, args: &mut Vec<Value>, col: &str, op: TextOp, v: &str) {
+/// A comparison of a text column. Only a nullable column is wrapped in `COALESCE` (which
+/// keeps SQLite from using an index): `u.email = ?` stays an index lookup.
+fn text(sql: &mut String, args: &mut Vec<Value>, col: &str, nullable: bool, op: TextOp, v: &str) {
     let v = Value::Text(v.to_string());
     let expr = match op {
         TextOp::Eq => format!("{col} = ?"),
@@ -95,9 +98,15 @@ fn text(sql: &mut String, args: &mut Vec<Value>, col: &str, op: TextOp, v: &str)
         args.push(v.clone());
     }
     args.push(v);
-    sql.push_str("COALESCE(");
-    sql.push_str(&expr);
-    sql.push_str(", 0)");
+    if nullable {
+        sql.push_str("COALESCE(");
+        sql.push_str(&expr);
+        sql.push_str(", 0)");
+    } else {
+        sql.push('(');
+        sql.push_str(&expr);
+        sql.push(')');
+    }
 }
 
 fn user_row(account: AccountId, r: &rusqlite::Row) -> rusqlite::Result<ScimUserRow> {

@@ -129,6 +129,7 @@ pub(crate) async fn execute<S: Store>(
     if actions.is_empty() {
         return Ok(());
     }
+    let started = std::time::Instant::now();
     let ops = state.ops()?;
     let lock = state.scim.account_lock(caller.account);
     let _turn = lock.lock().await;
@@ -186,6 +187,11 @@ pub(crate) async fn execute<S: Store>(
             })
             .await?
             .map_err(act_error)?;
+            tracing::debug!(
+                ms = started.elapsed().as_millis() as u64,
+                plan = plan.id,
+                "SCIM plan made"
+            );
             if plan.state == PlanState::Held {
                 return Err(held(&plan));
             }
@@ -224,6 +230,11 @@ pub(crate) async fn execute<S: Store>(
         .await
     })
     .await?;
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        plan = plan_id,
+        "SCIM plan applied"
+    );
     match result {
         Ok(_) => {}
         Err(e @ ActError::Refresh(_)) => {
