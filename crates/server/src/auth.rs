@@ -142,7 +142,7 @@ pub async fn authenticate<S: Store>(
         state.failures.fail(ip, now);
         return unauthorized("missing bearer token: send Authorization: Bearer lpg_…");
     };
-    let row = match verify(&state, token, now).await {
+    let row = match verify(&state, token, now, state.store.data_version()).await {
         Ok(Some(row)) => row,
         Ok(None) => {
             state.failures.fail(ip, now);
@@ -162,18 +162,19 @@ pub async fn authenticate<S: Store>(
     next.run(request).await
 }
 
-/// The usable token row for a presented token, from the cache or the store.
+/// The usable token row for a presented token, from the cache or the store (`version`: the
+/// store's data version, read before).
 pub(crate) async fn verify<S: Store>(
     state: &AppState<S>,
     token: &str,
     now: Instant,
+    version: Option<u64>,
 ) -> Result<Option<TokenRow>, ApiError> {
     if !looks_like_token(token) {
         return Ok(None);
     }
     let hash = state.token_key.hash(token);
     let wall = Utc::now();
-    let version = state.store.data_version();
     let row = match state.tokens.get(&hash, now, version) {
         Some(row) => row,
         None => {

@@ -43,6 +43,8 @@ pub(crate) struct ScimCaller {
     pub account: AccountId,
     /// Its name.
     pub account_name: String,
+    /// The store's data version when the request arrived.
+    pub version: Option<u64>,
 }
 
 impl ScimCaller {
@@ -130,7 +132,9 @@ async fn authenticate<S: Store>(
         )
         .into_response();
     };
-    let row = match crate::auth::verify(&state, token, now).await {
+    // Read once per request: the token check and the user cache both go by it.
+    let version = state.store.data_version();
+    let row = match crate::auth::verify(&state, token, now, version).await {
         Ok(Some(row)) => row,
         Ok(None) => {
             state.failures.fail(ip, now);
@@ -160,6 +164,7 @@ async fn authenticate<S: Store>(
         token: row.name.clone(),
         account,
         account_name,
+        version,
     });
     next.run(request).await
 }

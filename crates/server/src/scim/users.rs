@@ -228,7 +228,7 @@ async fn find<S: Store>(
     key: Key,
     base: &str,
 ) -> Result<std::sync::Arc<Cached>, ScimError> {
-    let version = state.store.data_version();
+    let version = caller.version;
     if let Some(c) = state.scim.get(version, caller.account, &key, base) {
         return Ok(c);
     }
