@@ -281,3 +281,60 @@ async fn removals_over_the_limit_in_a_window_are_held_and_delete_can_deprovision
         .await; // newest first: the DELETE
     assert!(items.contains("deprovision"), "{items}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_reads_follow_other_processes_and_concurrent_writes_serialise() {
+    let (env, server, token) = setup(20, "").await;
+    let scim = Scim {
+        server: &server,
+        token,
+    };
+    let user = env
+        .emu
+        .emulator()
+        .view()
+        .users
+        .iter()
+        .find(|u| !u.admin && !u.disabled)
+        .unwrap()
+        .username
+        .clone();
+    let q = format!(
+        "/Users?filter={}",
+        urlencode(&format!(r#"userName eq "{user}""#))
+    );
+    let lp = "urn:lpgate:params:scim:schemas:extension:lastpass:2.0:User";
+    // Read twice (the second from the cache), then change LastPass and sync from another
+    // process: the next read shows the change at once.
+    assert_eq!(scim.get(&q).await.body["Resources"][0][lp]["admin"], false);
+    assert_eq!(scim.get(&q).await.body["Resources"][0][lp]["admin"], false);
+    env.emu.emulator().set_admin(&user, true).unwrap();
+    env.ok(&["sync", "acme"]).await;
+    assert_eq!(scim.get(&q).await.body["Resources"][0][lp]["admin"], true);
+
+    // Identity providers send writes concurrently: each is applied, one at a time.
+    let post = |i: usize| {
+        scim.post("/Users", json!({"schemas": [USER], "userName": format!("burst{i}@example.com"), "displayName": format!("Burst {i}")}))
+    };
+    let (a, b, c, d, e, f) = tokio::join!(post(0), post(1), post(2), post(3), post(4), post(5));
+    let replies = [a, b, c, d, e, f];
+    for r in &replies {
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    for i in 0..6 {
+        assert_eq!(
+            lp_user(&env, &format!("burst{i}@example.com"))
+                .unwrap()
+                .fullname,
+            format!("Burst {i}")
+        );
+    }
+    let r = scim
+        .post(
+            "/Groups/.search",
+            json!({"filter": "displayName pr", "count": 1, "excludedAttributes": ["members"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["itemsPerPage"], 1);
+}
