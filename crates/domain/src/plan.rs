@@ -14,7 +14,8 @@ use crate::status::AccountStatus;
 pub enum ActionKind {
     /// `batchadd`: a new, non-admin user (password change required by default).
     Provision,
-    /// `updateuser`: full name, Duo / SecurID usernames.
+    /// `updateuser`: full name, Duo / SecurID usernames (`batchadd` of the existing user when
+    /// attributes are given too, since `updateuser` takes none).
     Update,
     /// `deluser` 0: login blocked, vault and membership kept (reversible).
     Suspend,
@@ -200,7 +201,10 @@ pub fn decide(action: &Action, current: Option<&Current>, allow_admins: bool) ->
                 K::Provision => Skip("already in LastPass".into()),
                 K::Update => {
                     let p = &action.params;
-                    if p.fullname.is_none()
+                    if !p.attribs.is_empty() {
+                        // LastPass does not report attributes back: always send them.
+                        Do
+                    } else if p.fullname.is_none()
                         && p.duo_username.is_none()
                         && p.securid_username.is_none()
                     {

@@ -103,6 +103,19 @@ pub async fn make_plan<S: Store>(
     routing: &Routing,
     now: DateTime<Utc>,
 ) -> Result<(PlanRow, Vec<PlanItemRow>), ActError> {
+    make_plan_holding(store, req, None, routing, now).await
+}
+
+/// [`make_plan`], held for approval with `hold` as the reason when it is given and the plan
+/// has anything to send (the SCIM server's `require_approval` setting and its removal window),
+/// whatever the safety limits say.
+pub async fn make_plan_holding<S: Store>(
+    store: &S,
+    req: PlanRequest,
+    hold: Option<String>,
+    routing: &Routing,
+    now: DateTime<Utc>,
+) -> Result<(PlanRow, Vec<PlanItemRow>), ActError> {
     if req.actions.is_empty() {
         return Err(ActError::Empty("no actions were given".into()));
     }
@@ -174,6 +187,10 @@ pub async fn make_plan<S: Store>(
         .iter()
         .filter(|i| i.state == ItemState::Pending)
         .count();
+    let held_reason = match hold {
+        Some(reason) if pending > 0 => Some(reason),
+        _ => held_reason,
+    };
     let plan = NewPlan {
         account: req.account.id,
         created_at: now,
@@ -561,6 +578,20 @@ impl<S: Store, N: Fn() -> DateTime<Utc> + Sync> Ctx<'_, S, N> {
         let c = self.client;
         let e = &i.email;
         let r = match i.action {
+            // updateuser takes no attributes; batchadd of an existing user updates them
+            // (and the names given with them).
+            ActionKind::Update if !i.params.attribs.is_empty() => {
+                c.batch_add(&[NewUser {
+                    username: e.clone(),
+                    fullname: i.params.fullname.clone(),
+                    groups: Vec::new(),
+                    duo_username: i.params.duo_username.clone(),
+                    securid_username: i.params.securid_username.clone(),
+                    password_reset_required: None,
+                    attribs: i.params.attribs.clone(),
+                }])
+                .await
+            }
             ActionKind::Update => {
                 c.update_user(&UserUpdate {
                     username: e.clone(),

@@ -90,6 +90,9 @@ pub enum Command {
     /// Create, list and revoke API tokens (the token is printed once; only a hash is kept).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The SCIM server's tokens (identity providers provision LastPass through /scim/v2).
+    #[command(subcommand)]
+    Scim(ScimCommand),
     /// Serve the REST API and run the scheduler (syncs, rules, notifications) until stopped.
     Serve(ServeArgs),
     /// Run a demo: an emulated LastPass company, listed through the real client.
@@ -109,6 +112,32 @@ pub enum TokenCommand {
     List(FormatArg),
     /// Revoke a token by name; it stops working within about 30 seconds on a running server.
     Revoke(TokenRevokeArgs),
+}
+
+/// `lpgate scim …`.
+#[derive(Debug, Subcommand)]
+pub enum ScimCommand {
+    /// The account's SCIM token (one per account, named scim-ACCOUNT).
+    #[command(subcommand)]
+    Token(ScimTokenCommand),
+}
+
+/// `lpgate scim token …`.
+#[derive(Debug, Subcommand)]
+pub enum ScimTokenCommand {
+    /// Create the account's SCIM token and print it, alone, on stdout: it is shown this once.
+    Create(ScimTokenArgs),
+    /// Replace the account's SCIM token: the old one stops working at once; the new one is
+    /// printed, alone, on stdout.
+    Reset(ScimTokenArgs),
+}
+
+/// `lpgate scim token create|reset`.
+#[derive(Debug, Args)]
+pub struct ScimTokenArgs {
+    /// The account the identity provider provisions.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub account: String,
 }
 
 /// `lpgate token create`.

@@ -59,6 +59,13 @@ requests_per_sec = 5.0
 # Per-account overrides:
 # [act.accounts.acme]
 # max_removals = 50
+#
+# The SCIM server (/scim/v2), for every account ([act.scim]) or one ([act.accounts.NAME.scim]):
+# [act.accounts.acme.scim]
+# require_approval = ["deactivate", "delete"]   # any of create, update, deactivate, delete
+# delete = "remove"            # what DELETE /Users/{id} does: remove (deluser 1) or deprovision (deluser 2)
+# removal_window_secs = 3600   # SCIM deactivations and deletions within this window count together
+#                              # against max_removals / max_removal_pct
 
 # Automations: a rule's open findings become a plan after each sync; applied without a human
 # only with auto_apply = true and when the plan is not held. For example:
@@ -188,8 +195,34 @@ pub struct ActConfig {
     pub batch_size: usize,
     /// Requests per second to one account.
     pub requests_per_sec: f64,
+    /// The SCIM server's settings for every account.
+    pub scim: ScimConfig,
     /// Overrides per account name.
     pub accounts: std::collections::BTreeMap<String, ActOverride>,
+}
+
+/// `[act.scim]` / `[act.accounts.NAME.scim]`: what the SCIM server does.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScimConfig {
+    /// SCIM writes held as plans awaiting approval: any of create, update, deactivate, delete.
+    pub require_approval: Vec<lpgate_server::ScimWrite>,
+    /// What `DELETE /Users/{id}` does: remove (the default) or deprovision.
+    pub delete: lpgate_server::DeleteMode,
+    /// SCIM deactivations and deletions inside this many seconds count together against the
+    /// safety limits.
+    pub removal_window_secs: u64,
+}
+
+impl Default for ScimConfig {
+    fn default() -> Self {
+        let d = lpgate_server::ScimSettings::default();
+        ScimConfig {
+            require_approval: d.require_approval,
+            delete: d.delete,
+            removal_window_secs: d.removal_window.as_secs(),
+        }
+    }
 }
 
 /// `[act.accounts.NAME]`.
@@ -204,6 +237,8 @@ pub struct ActOverride {
     pub exclude: Vec<String>,
     /// See `ActConfig`.
     pub requests_per_sec: Option<f64>,
+    /// Replaces `[act.scim]` for this account.
+    pub scim: Option<ScimConfig>,
 }
 
 impl Default for ActConfig {
@@ -216,6 +251,7 @@ impl Default for ActConfig {
             exclude: Vec::new(),
             batch_size: p.batch_size,
             requests_per_sec: p.requests_per_sec,
+            scim: ScimConfig::default(),
             accounts: Default::default(),
         }
     }
@@ -239,6 +275,20 @@ impl ActConfig {
             batch_size: self.batch_size.max(1),
             requests_per_sec: o.requests_per_sec.unwrap_or(self.requests_per_sec),
             ..Default::default()
+        }
+    }
+
+    /// The SCIM server's settings for one account.
+    pub fn scim(&self, account: &str) -> lpgate_server::ScimSettings {
+        let c = self
+            .accounts
+            .get(account)
+            .and_then(|o| o.scim.clone())
+            .unwrap_or_else(|| self.scim.clone());
+        lpgate_server::ScimSettings {
+            require_approval: c.require_approval,
+            delete: c.delete,
+            removal_window: std::time::Duration::from_secs(c.removal_window_secs),
         }
     }
 

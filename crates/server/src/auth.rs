@@ -71,25 +71,34 @@ impl Caller {
     }
 }
 
-/// Verified tokens by hash, each with the time it was read from the store.
+/// Verified tokens by hash, each with the time it was read from the store and the store's
+/// data version then.
 #[derive(Debug, Default)]
 pub struct TokenCache {
-    entries: Mutex<HashMap<String, (TokenRow, Instant)>>,
+    entries: Mutex<HashMap<String, CachedToken>>,
 }
 
+/// A verified token row, when it was read, and the store's data version then.
+type CachedToken = (TokenRow, Instant, Option<u64>);
+
 impl TokenCache {
-    fn get(&self, hash: &str, now: Instant) -> Option<TokenRow> {
+    /// A cached row younger than [`CACHE_TTL`]. SCIM tokens are trusted only while the store
+    /// has not changed since they were read (`version`), so `lpgate scim token reset` in
+    /// another process takes effect at once, as LastPass's own token reset does.
+    fn get(&self, hash: &str, now: Instant, version: Option<u64>) -> Option<TokenRow> {
         let entries = self.entries.lock().ok()?;
-        let (row, at) = entries.get(hash)?;
-        (now.duration_since(*at) < CACHE_TTL).then(|| row.clone())
+        let (row, at, seen) = entries.get(hash)?;
+        let fresh = now.duration_since(*at) < CACHE_TTL
+            && (row.scope != TokenScope::Scim || (seen.is_some() && *seen == version));
+        fresh.then(|| row.clone())
     }
 
-    fn put(&self, hash: String, row: TokenRow, now: Instant) {
+    fn put(&self, hash: String, row: TokenRow, now: Instant, version: Option<u64>) {
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= 10_000 {
-                entries.retain(|_, (_, at)| now.duration_since(*at) < CACHE_TTL);
+                entries.retain(|_, (_, at, _)| now.duration_since(*at) < CACHE_TTL);
             }
-            entries.insert(hash, (row, now));
+            entries.insert(hash, (row, now, version));
         }
     }
 }
@@ -133,7 +142,7 @@ pub async fn authenticate<S: Store>(
         state.failures.fail(ip, now);
         return unauthorized("missing bearer token: send Authorization: Bearer lpg_…");
     };
-    let row = match verify(&state, token, now).await {
+    let row = match verify(&state, token, now, state.store.data_version()).await {
         Ok(Some(row)) => row,
         Ok(None) => {
             state.failures.fail(ip, now);
@@ -153,18 +162,20 @@ pub async fn authenticate<S: Store>(
     next.run(request).await
 }
 
-/// The usable token row for a presented token, from the cache or the store.
-async fn verify<S: Store>(
+/// The usable token row for a presented token, from the cache or the store (`version`: the
+/// store's data version, read before).
+pub(crate) async fn verify<S: Store>(
     state: &AppState<S>,
     token: &str,
     now: Instant,
+    version: Option<u64>,
 ) -> Result<Option<TokenRow>, ApiError> {
     if !looks_like_token(token) {
         return Ok(None);
     }
     let hash = state.token_key.hash(token);
     let wall = Utc::now();
-    let row = match state.tokens.get(&hash, now) {
+    let row = match state.tokens.get(&hash, now, version) {
         Some(row) => row,
         None => {
             let Some(row) = state.store.token_by_hash(hash.clone()).await? else {
@@ -173,7 +184,7 @@ async fn verify<S: Store>(
             if row.usable(wall) {
                 record_use(state, &row, wall);
             }
-            state.tokens.put(hash, row.clone(), now);
+            state.tokens.put(hash, row.clone(), now, version);
             row
         }
     };

@@ -15,6 +15,7 @@ mod ops;
 mod params;
 mod ratelimit;
 mod reply;
+mod scim;
 mod state;
 mod usercache;
 mod v1;
@@ -29,6 +30,7 @@ use lpgate_store::Store;
 pub use auth::Caller;
 pub use error::ApiError;
 pub use ops::{ActSettings, Operations};
+pub use scim::{DeleteMode, ScimSettings, ScimWrite};
 pub use state::AppState;
 
 /// Largest request body accepted unless configured otherwise
@@ -46,6 +48,7 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
         .merge(metrics::routes(state.clone()))
         .route("/openapi.json", axum::routing::get(v1::openapi::document))
         .nest("/v1", v1::routes(state.clone()))
+        .nest("/scim/v2", scim::routes(state.clone()))
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.http.clone(),

@@ -3,7 +3,7 @@
 //! query limits. The binary passes them in with [`crate::AppState::with_operations`]; a state
 //! without them answers every write endpoint 503 `not_configured`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
@@ -26,6 +26,8 @@ pub struct ActSettings {
     pub policy: ApplyPolicy,
     /// Users plans never touch.
     pub exclude: Vec<String>,
+    /// What the SCIM server does for this account.
+    pub scim: crate::scim::ScimSettings,
 }
 
 /// The installation's settings the write endpoints use.
@@ -45,22 +47,45 @@ pub struct Operations {
     pub act: Arc<dyn Fn(&str) -> ActSettings + Send + Sync>,
 }
 
-/// [`Operations`] plus what the server tracks itself: accounts with an API sync running.
+/// [`Operations`] plus what the server tracks itself: accounts with an API sync running, and
+/// the LastPass client of each account used so far.
 pub(crate) struct Ops {
     pub settings: Operations,
     pub syncing: Mutex<HashSet<AccountId>>,
+    clients: Mutex<HashMap<AccountId, (ClientKey, Client)>>,
 }
+
+/// What a cached client was built from: a changed hash, CID or endpoint builds a new one.
+type ClientKey = (Vec<u8>, u64, AccountEndpoint);
 
 impl Ops {
     pub fn new(settings: Operations) -> Self {
         Ops {
             settings,
             syncing: Mutex::new(HashSet::new()),
+            clients: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The LastPass client of a stored account, its hash unsealed.
+    /// The LastPass client of a stored account, its hash unsealed. Clients are kept per
+    /// account: building one loads the TLS root certificates (tens of milliseconds), which a
+    /// SCIM write would otherwise pay every time.
     pub fn client_for(&self, row: &AccountRow) -> Result<Client, ApiError> {
+        let key: ClientKey = (row.provhash_sealed.clone(), row.cid, row.endpoint.clone());
+        if let Ok(cache) = self.clients.lock()
+            && let Some((k, c)) = cache.get(&row.id)
+            && *k == key
+        {
+            return Ok(c.clone());
+        }
+        let client = self.build_client(row)?;
+        if let Ok(mut cache) = self.clients.lock() {
+            cache.insert(row.id, (key, client.clone()));
+        }
+        Ok(client)
+    }
+
+    fn build_client(&self, row: &AccountRow) -> Result<Client, ApiError> {
         let hash = self.settings.key.unseal(&row.provhash_sealed).map_err(|e| {
             tracing::error!(account = %row.name, error = %e, "cannot unseal a provisioning hash");
             ApiError::new(

@@ -38,9 +38,10 @@ pub(crate) struct UserCache {
 }
 
 impl UserCache {
-    /// The cached users among `ids` at `version` (the caller's fresh reading), in order.
-    pub fn get_many(&self, version: u64, ids: &[i64]) -> Vec<Option<CachedUser>> {
-        let Ok(mut e) = self.entries.lock() else {
+    /// The cached users among `ids` at `version` (the caller's fresh reading), in order;
+    /// none when the store cannot tell its version.
+    pub fn get_many(&self, version: Option<u64>, ids: &[i64]) -> Vec<Option<CachedUser>> {
+        let (Some(version), Ok(mut e)) = (version, self.entries.lock()) else {
             return vec![None; ids.len()];
         };
         if e.version != version {
@@ -53,8 +54,8 @@ impl UserCache {
     }
 
     /// Keeps `user`, read after `version` was seen; dropped if the data changed since.
-    pub fn put(&self, version: u64, id: i64, user: CachedUser) {
-        let Ok(mut e) = self.entries.lock() else {
+    pub fn put(&self, version: Option<u64>, id: i64, user: CachedUser) {
+        let (Some(version), Ok(mut e)) = (version, self.entries.lock()) else {
             return;
         };
         if e.version != version {
@@ -86,20 +87,20 @@ mod tests {
     #[test]
     fn a_new_version_empties_the_cache_and_late_puts_are_dropped() {
         let cache = UserCache::default();
-        assert!(cache.get_many(1, &[7])[0].is_none());
-        cache.put(1, 7, user("{\"a\":1}"));
+        assert!(cache.get_many(Some(1), &[7])[0].is_none());
+        cache.put(Some(1), 7, user("{\"a\":1}"));
         assert_eq!(
-            cache.get_many(1, &[7])[0].as_ref().unwrap().json,
+            cache.get_many(Some(1), &[7])[0].as_ref().unwrap().json,
             "{\"a\":1}"
         );
         // The data changed: nothing read before survives, and a put from a reader that saw
         // the old version is ignored.
-        assert!(cache.get_many(2, &[7])[0].is_none());
-        cache.put(1, 7, user("{\"a\":1}"));
-        assert!(cache.get_many(2, &[7])[0].is_none());
-        cache.put(2, 7, user("{\"a\":2}"));
+        assert!(cache.get_many(Some(2), &[7])[0].is_none());
+        cache.put(Some(1), 7, user("{\"a\":1}"));
+        assert!(cache.get_many(Some(2), &[7])[0].is_none());
+        cache.put(Some(2), 7, user("{\"a\":2}"));
         assert_eq!(
-            cache.get_many(2, &[7])[0].as_ref().unwrap().json,
+            cache.get_many(Some(2), &[7])[0].as_ref().unwrap().json,
             "{\"a\":2}"
         );
     }
@@ -107,9 +108,28 @@ mod tests {
     #[test]
     fn replacing_an_entry_keeps_the_byte_count_right() {
         let cache = UserCache::default();
-        cache.get_many(1, &[]);
-        cache.put(1, 7, user("1234"));
-        cache.put(1, 7, user("12"));
+        cache.get_many(Some(1), &[]);
+        cache.put(Some(1), 7, user("1234"));
+        cache.put(Some(1), 7, user("12"));
         assert_eq!(cache.entries.lock().unwrap().bytes, 2);
+    }
+}
+
+#[cfg(test)]
+mod unknown_version {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A store that cannot tell its version gets no caching at all.
+    #[test]
+    fn nothing_is_kept_without_a_version() {
+        let cache = UserCache::default();
+        let user = CachedUser {
+            account: Arc::from("acme"),
+            json: Bytes::from_static(b"{}"),
+        };
+        cache.put(None, 7, user);
+        assert!(cache.get_many(None, &[7])[0].is_none());
+        assert!(cache.get_many(Some(0), &[7])[0].is_none());
     }
 }

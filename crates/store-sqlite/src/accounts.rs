@@ -167,6 +167,8 @@ pub fn remove(conn: &mut Connection, name: &str) -> StoreResult<()> {
     // and such a token must never see that account.
     for table in [
         "api_tokens",
+        "scim_users",
+        "scim_groups",
         "plans",
         "search",
         "findings",

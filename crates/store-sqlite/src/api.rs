@@ -14,7 +14,13 @@ use lpgate_store::{
 use lpgate_store::{NewToken, TokenRow, UserKey, UserPageQuery};
 
 use crate::rows::utc;
-use crate::{SqliteStore, accounts, act, lock, pages, read, search, sync, tokens, watch};
+use crate::{SqliteStore, accounts, act, lock, pages, read, scim, search, sync, tokens, watch};
+use lpgate_store::{
+    AccountId as Aid, NewScimGroup, ScimGroupRow, ScimUserPage, ScimUserQuery, ScimUserState,
+};
+
+/// A sync's commit checkpoints the WAL once it is at least this large.
+const CHECKPOINT_WAL_BYTES: u64 = 4 * 1024 * 1024;
 
 impl Store for SqliteStore {
     async fn add_account(&self, account: NewAccount) -> StoreResult<AccountRow> {
@@ -92,6 +98,14 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn group_names(
+        &self,
+        account: AccountId,
+    ) -> StoreResult<std::collections::BTreeSet<String>> {
+        self.read("read group names", move |c| sync::group_names(c, account))
+            .await
+    }
+
     async fn event_watermark(
         &self,
         account: AccountId,
@@ -126,7 +140,11 @@ impl Store for SqliteStore {
         let run = self
             .write("write sync", move |c| sync::commit(c, write))
             .await?;
-        self.checkpoint_later();
+        // A re-read of a few users (after every SCIM write) commits a few pages: checkpointing
+        // after each one held the writer for milliseconds. The WAL is folded in once it grows.
+        if self.wal_bytes() >= CHECKPOINT_WAL_BYTES {
+            self.checkpoint_later();
+        }
         Ok(run)
     }
 
@@ -440,10 +458,6 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn data_version(&self) -> StoreResult<u64> {
-        self.data_version_now()
-    }
-
     async fn user_by_id(&self, id: i64) -> StoreResult<UserRow> {
         // A point read by primary key: tens of microseconds, less than the two thread
         // switches of the blocking pool would cost.
@@ -473,5 +487,86 @@ impl Store for SqliteStore {
     async fn touch_token(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()> {
         self.write("record token use", move |c| tokens::touch(c, id, now))
             .await
+    }
+    fn data_version(&self) -> Option<u64> {
+        self.data_version_now()
+    }
+
+    async fn scim_users(&self, query: ScimUserQuery) -> StoreResult<ScimUserPage> {
+        self.read("read SCIM users", move |c| scim::users(c, &query))
+            .await
+    }
+
+    async fn put_scim_user(&self, account: Aid, state: ScimUserState) -> StoreResult<()> {
+        self.write("write SCIM user", move |c| {
+            scim::put_user(c, account, &state)
+        })
+        .await
+    }
+
+    async fn delete_scim_user(&self, account: Aid, user_id: i64) -> StoreResult<()> {
+        self.write("forget SCIM user", move |c| {
+            scim::delete_user(c, account, user_id)
+        })
+        .await
+    }
+
+    async fn scim_groups(
+        &self,
+        account: Aid,
+        with_members: bool,
+    ) -> StoreResult<Vec<ScimGroupRow>> {
+        self.read("read SCIM groups", move |c| {
+            scim::groups(c, account, None, None, with_members)
+        })
+        .await
+    }
+
+    async fn scim_group(
+        &self,
+        account: Aid,
+        id: Option<String>,
+        name: Option<String>,
+        with_members: bool,
+    ) -> StoreResult<Option<ScimGroupRow>> {
+        self.read("read SCIM group", move |c| {
+            Ok(
+                scim::groups(c, account, id.as_deref(), name.as_deref(), with_members)?
+                    .into_iter()
+                    .next(),
+            )
+        })
+        .await
+    }
+
+    async fn put_scim_group(&self, group: NewScimGroup) -> StoreResult<String> {
+        self.write("write SCIM group", move |c| scim::put_group(c, &group))
+            .await
+    }
+
+    async fn delete_scim_group(&self, account: Aid, id: String) -> StoreResult<()> {
+        self.write("forget SCIM group", move |c| {
+            scim::delete_group(c, account, &id)
+        })
+        .await
+    }
+
+    async fn waiting_plan(&self, account: Aid, source: String) -> StoreResult<Option<PlanRow>> {
+        self.read("find waiting plan", move |c| {
+            scim::waiting_plan(c, account, &source)
+        })
+        .await
+    }
+
+    async fn recent_removals(
+        &self,
+        account: Aid,
+        actor: String,
+        since: DateTime<Utc>,
+    ) -> StoreResult<usize> {
+        self.read("count recent removals", move |c| {
+            scim::recent_removals(c, account, &actor, since)
+        })
+        .await
     }
 }

@@ -19,6 +19,7 @@ mod read;
 mod rows;
 mod sandbox;
 mod schema;
+mod scim;
 mod search;
 mod sync;
 mod tokens;
@@ -42,10 +43,8 @@ struct Inner {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     queriers: Mutex<Vec<sandbox::QueryConn>>,
-    /// The connection `PRAGMA data_version` is read on: its value is only comparable with
-    /// earlier readings on the same connection, and it changes with every commit by any
-    /// other connection (this process's writer included), never with its own.
-    version: Mutex<Option<Connection>>,
+    /// A read-only connection that only asks `PRAGMA data_version` (see `data_version`).
+    watcher: Mutex<Option<Connection>>,
 }
 
 impl Drop for Inner {
@@ -123,9 +122,44 @@ impl SqliteStore {
                 writer: Mutex::new(conn),
                 readers: Mutex::new(Vec::new()),
                 queriers: Mutex::new(Vec::new()),
-                version: Mutex::new(None),
+                watcher: Mutex::new(None),
             }),
         })
+    }
+
+    /// `PRAGMA data_version` of a connection that never writes: it changes whenever any
+    /// other connection, in this process or another, commits. Asked on the calling thread: it
+    /// reads the WAL index in shared memory and takes microseconds.
+    pub(crate) fn data_version_now(&self) -> Option<u64> {
+        let mut guard = self.inner.watcher.lock().ok()?;
+        if guard.is_none() {
+            let c = Connection::open_with_flags(
+                &self.inner.path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .ok()?;
+            configure(&c).ok()?;
+            *guard = Some(c);
+        }
+        let conn = guard.as_ref()?;
+        let version = conn
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut st| st.query_row([], |r| r.get::<_, i64>(0)));
+        match version {
+            Ok(v) => Some(v as u64),
+            Err(e) => {
+                tracing::warn!(error = %e, "PRAGMA data_version failed");
+                *guard = None;
+                None
+            }
+        }
+    }
+
+    /// The size of the write-ahead log (0 when there is none).
+    pub(crate) fn wal_bytes(&self) -> u64 {
+        let mut wal = self.inner.path.clone().into_os_string();
+        wal.push("-wal");
+        std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0)
     }
 
     /// The database file.
@@ -178,23 +212,6 @@ impl SqliteStore {
                 tracing::warn!(error = %e, "WAL checkpoint failed; it is retried after the next sync");
             }
         });
-    }
-
-    /// `PRAGMA data_version` on the dedicated connection (opened on first use).
-    pub(crate) fn data_version_now(&self) -> StoreResult<u64> {
-        let ctx = "read data version";
-        let mut slot = self.inner.version.lock().map_err(|_| StoreError::Backend {
-            context: ctx,
-            message: "the data-version connection was poisoned by an earlier panic".into(),
-        })?;
-        let conn = match &mut *slot {
-            Some(c) => c,
-            None => slot.insert(self.open_reader().map_err(backend(ctx))?),
-        };
-        conn.prepare_cached("PRAGMA data_version")
-            .and_then(|mut stmt| stmt.query_row([], |r| r.get::<_, i64>(0)))
-            .map(|v| v as u64)
-            .map_err(backend(ctx))
     }
 
     fn open_reader(&self) -> rusqlite::Result<Connection> {

@@ -96,6 +96,11 @@ pub fn opt_local_secs(row: &Row, idx: &str) -> rusqlite::Result<Option<NaiveDate
         .transpose()
 }
 
+/// Reads an optional Unix-seconds column.
+pub fn opt_utc_secs(row: &Row, idx: &str) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    row.get::<_, Option<i64>>(idx)?.map(secs_to_utc).transpose()
+}
+
 /// An instant from Unix seconds (LastPass's times are stored so).
 pub fn secs_to_utc(s: i64) -> rusqlite::Result<DateTime<Utc>> {
     DateTime::from_timestamp(s, 0).ok_or(rusqlite::Error::IntegralValueOutOfRange(0, s))

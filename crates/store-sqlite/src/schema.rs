@@ -332,6 +332,33 @@ CREATE TABLE expired_password_reads (
     read_at     TEXT NOT NULL
 );
 "#,
+    r#"
+-- SCIM (issue 7): what lpgate keeps about users and groups beyond LastPass's state. A user's
+-- row exists once it was created or linked through SCIM: the identity provider's externalId,
+-- the attributes it last wrote (JSON; LastPass has no place for title, phone numbers…), and
+-- when. A group's row exists once it was created through SCIM; a group without members lives
+-- only here (LastPass has no group without members) until it gets one.
+CREATE TABLE scim_users (
+    user_id        INTEGER PRIMARY KEY,
+    account_id     INTEGER NOT NULL,
+    external_id    TEXT,
+    document       TEXT NOT NULL,
+    created        TEXT NOT NULL,
+    last_modified  TEXT NOT NULL
+);
+CREATE INDEX scim_users_external ON scim_users(account_id, external_id);
+CREATE TABLE scim_groups (
+    account_id     INTEGER NOT NULL,
+    id             TEXT NOT NULL,
+    name           TEXT NOT NULL,
+    external_id    TEXT,
+    created        TEXT NOT NULL,
+    last_modified  TEXT NOT NULL,
+    PRIMARY KEY (account_id, id)
+) WITHOUT ROWID;
+-- A retried SCIM request finds the plan it made (held, then approved) by its source.
+CREATE INDEX plans_by_source ON plans(account_id, source);
+"#,
 ];
 
 /// Brings the file up to the newest schema.

@@ -144,6 +144,21 @@ pub fn event_watermark(
         .map_err(backend(ctx))
 }
 
+/// The account's current group names.
+pub fn group_names(
+    conn: &Connection,
+    account: AccountId,
+) -> StoreResult<std::collections::BTreeSet<String>> {
+    let ctx = "read group names";
+    let mut stmt = conn
+        .prepare_cached("SELECT name FROM groups WHERE account_id = ?1")
+        .map_err(backend(ctx))?;
+    stmt.query_map([account.0], |r| r.get::<_, String>(0))
+        .map_err(backend(ctx))?
+        .collect::<Result<_, _>>()
+        .map_err(backend(ctx))
+}
+
 pub fn snapshot_index(conn: &Connection, account: AccountId) -> StoreResult<SnapshotIndex> {
     let ctx = "read snapshot index";
     let (has_snapshot, watermark): (bool, Option<String>) = conn

@@ -12,6 +12,7 @@ mod error;
 mod expired;
 mod metrics;
 mod query;
+mod scim;
 mod store;
 mod sync;
 mod token;
@@ -27,6 +28,10 @@ pub use expired::ExpiredPassword;
 pub use metrics::{LabelledCount, LastSync, MetricsSnapshot, SYNC_DURATION_BUCKETS, SyncHistogram};
 pub use query::{
     ChangeRow, EventRow, FolderRow, GroupRow, UserKey, UserPageQuery, UserQuery, UserRow,
+};
+pub use scim::{
+    NewScimGroup, ScimGroupRow, ScimUserPage, ScimUserQuery, ScimUserRow, ScimUserState, TextOp,
+    UserFilter, UserSort,
 };
 pub use store::{AccountLock, Store};
 pub use sync::{

@@ -13,6 +13,7 @@ use crate::error::StoreResult;
 use crate::query::{
     ChangeRow, EventRow, FolderRow, GroupRow, UserKey, UserPageQuery, UserQuery, UserRow,
 };
+use crate::scim::{NewScimGroup, ScimGroupRow, ScimUserPage, ScimUserQuery, ScimUserState};
 use crate::sync::{RunId, SnapshotIndex, SyncRunRow, SyncWrite};
 use crate::token::{NewToken, TokenRow};
 use crate::watch::{
@@ -87,6 +88,12 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         account: AccountId,
     ) -> impl Future<Output = StoreResult<SnapshotIndex>> + Send;
+    /// The account's current group names (what a few users' re-read needs of the snapshot,
+    /// without reading every user as [`Store::snapshot_index`] does).
+    fn group_names(
+        &self,
+        account: AccountId,
+    ) -> impl Future<Output = StoreResult<std::collections::BTreeSet<String>>> + Send;
     /// The newest event time stored for the account (LastPass wall time), if any.
     fn event_watermark(
         &self,
@@ -165,10 +172,6 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// are left out.
     fn users_by_ids(&self, ids: Vec<i64>)
     -> impl Future<Output = StoreResult<Vec<UserRow>>> + Send;
-    /// A number that changes whenever committed data changes, by this process or any other:
-    /// two equal readings mean nothing was written in between, so anything read after the
-    /// first is still current. Cheap enough to call on every request.
-    fn data_version(&self) -> impl Future<Output = StoreResult<u64>> + Send;
     /// Groups with member counts.
     fn list_groups(
         &self,
@@ -350,4 +353,70 @@ pub trait Store: Clone + Send + Sync + 'static {
         id: i64,
         now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    // ---- SCIM ----
+
+    /// A number that changes whenever anything is written to the store, by this process or
+    /// another; `None` when the backend cannot tell cheaply. Called on the request path
+    /// without moving to another thread, so it must take microseconds: callers cache what
+    /// they read while it stays the same (SCIM token checks, SCIM resources).
+    fn data_version(&self) -> Option<u64>;
+    /// An account's current users matching a filter, sorted and paged, with their SCIM state.
+    fn scim_users(
+        &self,
+        query: ScimUserQuery,
+    ) -> impl Future<Output = StoreResult<ScimUserPage>> + Send;
+    /// Keeps (replaces) a user's SCIM state.
+    fn put_scim_user(
+        &self,
+        account: AccountId,
+        state: ScimUserState,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Forgets a user's SCIM state (the user was deleted through SCIM).
+    fn delete_scim_user(
+        &self,
+        account: AccountId,
+        user_id: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// An account's groups as SCIM shows them (LastPass's and those kept by lpgate only), by
+    /// name; members only when `with_members`.
+    fn scim_groups(
+        &self,
+        account: AccountId,
+        with_members: bool,
+    ) -> impl Future<Output = StoreResult<Vec<ScimGroupRow>>> + Send;
+    /// One group by id or, when `id` is `None`, by name (case-insensitive).
+    fn scim_group(
+        &self,
+        account: AccountId,
+        id: Option<String>,
+        name: Option<String>,
+        with_members: bool,
+    ) -> impl Future<Output = StoreResult<Option<ScimGroupRow>>> + Send;
+    /// Keeps (creates or updates) a group's SCIM record; returns its id.
+    fn put_scim_group(
+        &self,
+        group: NewScimGroup,
+    ) -> impl Future<Output = StoreResult<String>> + Send;
+    /// Forgets a group's SCIM record.
+    fn delete_scim_group(
+        &self,
+        account: AccountId,
+        id: String,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The newest plan of the account made from `source` that is still waiting (held,
+    /// approved or ready), so a retried request finds its plan instead of making another.
+    fn waiting_plan(
+        &self,
+        account: AccountId,
+        source: String,
+    ) -> impl Future<Output = StoreResult<Option<PlanRow>>> + Send;
+    /// How many removals (suspend, remove, deprovision) plans by `actor` on the account asked
+    /// for since an instant, not counting refused or skipped items.
+    fn recent_removals(
+        &self,
+        account: AccountId,
+        actor: String,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<usize>> + Send;
 }

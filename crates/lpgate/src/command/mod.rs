@@ -10,6 +10,7 @@ mod list;
 mod notifications;
 mod report;
 mod schedule;
+mod scim;
 mod serve;
 mod sync;
 mod token;
@@ -56,6 +57,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Approve(a) => act::approve(g, a).await,
         Command::Audit(a) => act::audit(g, a).await,
         Command::Token(c) => token::run(g, c).await,
+        Command::Scim(c) => scim::run(g, c).await,
         Command::Serve(a) => serve::run(g, a).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Emulator(args) => emulator::run(args).await,

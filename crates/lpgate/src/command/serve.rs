@@ -91,6 +91,7 @@ fn operations(ctx: &Ctx) -> anyhow::Result<Operations> {
             limits: act.limits(account),
             policy: act.policy(account),
             exclude: act.exclude(account),
+            scim: act.scim(account),
         }),
     })
 }

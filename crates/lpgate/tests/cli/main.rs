@@ -14,6 +14,8 @@ mod notifications;
 mod openapi;
 mod report;
 mod schedule;
+mod scim;
+mod scim_quirks;
 mod serve;
 mod serve_metrics;
 mod serve_reads;

@@ -117,7 +117,7 @@ pub(crate) async fn page_of_users<S: Store>(
     query: UserPageQuery,
     limit: usize,
 ) -> Result<JsonPage, ApiError> {
-    let version = state.store.data_version().await?;
+    let version = state.store.data_version();
     let mut keys = state.store.page_user_keys(query).await?;
     let next_cursor = if keys.len() > limit {
         keys.truncate(limit);
@@ -156,7 +156,7 @@ pub(crate) async fn page_of_users<S: Store>(
 /// Serializes `user` and keeps it for later requests at `version`.
 fn cache_user<S: Store>(
     state: &AppState<S>,
-    version: u64,
+    version: Option<u64>,
     user: &UserRow,
 ) -> Result<CachedUser, ApiError> {
     let json = serde_json::to_vec(user).map_err(|e| {
@@ -194,7 +194,7 @@ async fn show<S: Store>(
     let Ok(id) = id.parse::<i64>() else {
         return Err(ApiError::not_found("user"));
     };
-    let version = state.store.data_version().await?;
+    let version = state.store.data_version();
     let user = match state.users.get_many(version, &[id]).pop().flatten() {
         Some(u) => u,
         None => match state.store.user_by_id(id).await {
