@@ -1,6 +1,6 @@
 //! SCIM reads and writes: users filtered, sorted and paged in SQL (the filter compiled from
 //! [`UserFilter`] with a fixed column list), groups from LastPass merged with those kept only
-//! by lpgate, and the SCIM state tables of migration 5.
+//! by lpgate, and the SCIM state tables of migration 6.
 
 use std::collections::BTreeMap;
 
