@@ -34,6 +34,26 @@ fn wants_members(p: &ListParams) -> bool {
     in_filter || (p.attributes.is_empty() && !named(&p.excluded)) || named(&p.attributes)
 }
 
+/// The name a `displayName eq "…"` filter asks for. The store matches names exactly and the
+/// filter matches them case-insensitively, so a name that differs in case falls back to the
+/// full list.
+fn by_name(p: &ListParams) -> Option<String> {
+    use scim_v2::filter::{AttrExp, CompValue, CompareOp, Filter};
+    match &p.filter {
+        Some(Filter::Attr(AttrExp::Comparison(path, CompareOp::Eq, CompValue::Str(v))))
+            if path.sub_attr.is_none()
+                && path.name.eq_ignore_ascii_case("displayName")
+                && path
+                    .uri
+                    .as_deref()
+                    .is_none_or(|u| u.eq_ignore_ascii_case(super::schemas::GROUP)) =>
+        {
+            Some(v.clone())
+        }
+        _ => None,
+    }
+}
+
 /// `GET /Groups`.
 pub async fn index<S: Store>(
     State(state): State<AppState<S>>,
@@ -62,10 +82,25 @@ async fn list<S: Store>(
     base: &str,
     p: ListParams,
 ) -> Result<Response, ScimError> {
-    let rows = state
-        .store
-        .scim_groups(caller.account, wants_members(&p))
-        .await?;
+    // `displayName eq "…"` (how Entra and Okta look a group up) reads that group only.
+    let exact = match by_name(&p) {
+        Some(name) => {
+            state
+                .store
+                .scim_group(caller.account, None, Some(name), wants_members(&p))
+                .await?
+        }
+        None => None,
+    };
+    let rows = match exact {
+        Some(g) => vec![g],
+        None => {
+            state
+                .store
+                .scim_groups(caller.account, wants_members(&p))
+                .await?
+        }
+    };
     let all: Vec<Value> = rows
         .iter()
         .map(|g| resource::group(g, base))
