@@ -177,6 +177,8 @@ async fn scim_tokens_discovery_and_auth() {
     assert_eq!(user_name["mutability"], "immutable");
     error(&scim.get("/Schemas/urn:nope").await, 404, None);
     error(&scim.post("/Bulk", json!({})).await, 501, None);
+    error(&scim.put("/Users", json!({})).await, 405, None);
+    error(&scim.get("/Nope").await, 404, None);
 
     // No token, a REST token, a token for all accounts: 401 / 403 in SCIM's format.
     let anon = Scim {
