@@ -5,7 +5,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -18,7 +17,7 @@ use super::ScimCaller;
 use super::error::ScimError;
 use super::filter::{self, get_ci};
 use super::resource;
-use super::users::{ListParams, check_if_match, json_body, page_in_memory, resource_reply};
+use super::users::{Body, ListParams, check_if_match, json_body, page_in_memory, resource_reply};
 use super::write::{self, ScimWrite};
 use crate::state::AppState;
 
@@ -70,7 +69,7 @@ pub async fn search<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<ScimCaller>,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ScimError> {
     let p = ListParams::from_body(&body)?;
     list(&state, &caller, &resource::base_url(&headers), p).await
@@ -272,7 +271,7 @@ pub async fn create<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<ScimCaller>,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ScimError> {
     let base = resource::base_url(&headers);
     let input = group_input(&json_body(&body)?)?;
@@ -381,7 +380,7 @@ pub async fn replace<S: Store>(
     Extension(caller): Extension<ScimCaller>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ScimError> {
     let base = resource::base_url(&headers);
     let g = current(&state, &caller, &id, true).await?;
@@ -396,7 +395,7 @@ pub async fn patch<S: Store>(
     Extension(caller): Extension<ScimCaller>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ScimError> {
     let base = resource::base_url(&headers);
     let g = current(&state, &caller, &id, true).await?;
