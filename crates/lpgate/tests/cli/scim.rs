@@ -177,6 +177,15 @@ async fn scim_tokens_discovery_and_auth() {
     assert_eq!(user_name["mutability"], "immutable");
     error(&scim.get("/Schemas/urn:nope").await, 404, None);
     error(&scim.post("/Bulk", json!({})).await, 501, None);
+    error(&scim.put("/Users", json!({})).await, 405, None);
+    error(&scim.get("/Nope").await, 404, None);
+    let huge =
+        json!({"schemas": [USER], "userName": "big@example.com", "title": "x".repeat(1_100_000)});
+    error(&scim.post("/Users", huge).await, 413, None);
+    let r = scim
+        .call("POST", "/Users", Some(json!("not an object")), &[])
+        .await;
+    error(&r, 400, Some("invalidSyntax"));
 
     // No token, a REST token, a token for all accounts: 401 / 403 in SCIM's format.
     let anon = Scim {

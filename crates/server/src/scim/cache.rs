@@ -11,7 +11,7 @@ use lpgate_store::AccountId;
 use serde_json::Value;
 
 /// Most users kept; the cache empties when full.
-const MAX_ENTRIES: usize = 50_000;
+const MAX_ENTRIES: usize = 10_000;
 
 /// How a user is looked up.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -5,7 +5,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -18,7 +17,7 @@ use super::ScimCaller;
 use super::error::ScimError;
 use super::filter::{self, get_ci};
 use super::resource;
-use super::users::{ListParams, check_if_match, json_body, page_in_memory, resource_reply};
+use super::users::{Body, ListParams, check_if_match, json_body, page_in_memory, resource_reply};
 use super::write::{self, ScimWrite};
 use crate::state::AppState;
 
@@ -32,6 +31,26 @@ fn wants_members(p: &ListParams) -> bool {
         .as_ref()
         .is_some_and(|f| f.to_string().to_ascii_lowercase().contains("members"));
     in_filter || (p.attributes.is_empty() && !named(&p.excluded)) || named(&p.attributes)
+}
+
+/// The name a `displayName eq "…"` filter asks for. The store matches names exactly and the
+/// filter matches them case-insensitively, so a name that differs in case falls back to the
+/// full list.
+fn by_name(p: &ListParams) -> Option<String> {
+    use scim_v2::filter::{AttrExp, CompValue, CompareOp, Filter};
+    match &p.filter {
+        Some(Filter::Attr(AttrExp::Comparison(path, CompareOp::Eq, CompValue::Str(v))))
+            if path.sub_attr.is_none()
+                && path.name.eq_ignore_ascii_case("displayName")
+                && path
+                    .uri
+                    .as_deref()
+                    .is_none_or(|u| u.eq_ignore_ascii_case(super::schemas::GROUP)) =>
+        {
+            Some(v.clone())
+        }
+        _ => None,
+    }
 }
 
 /// `GET /Groups`.
@@ -50,7 +69,7 @@ pub async fn search<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<ScimCaller>,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ScimError> {
     let p = ListParams::from_body(&body)?;
     list(&state, &caller, &resource::base_url(&headers), p).await
@@ -62,10 +81,25 @@ async fn list<S: Store>(
     base: &str,
     p: ListParams,
 ) -> Result<Response, ScimError> {
-    let rows = state
-        .store
-        .scim_groups(caller.account, wants_members(&p))
-        .await?;
+    // `displayName eq "…"` (how Entra and Okta look a group up) reads that group only.
+    let exact = match by_name(&p) {
+        Some(name) => {
+            state
+                .store
+                .scim_group(caller.account, None, Some(name), wants_members(&p))
+                .await?
+        }
+        None => None,
+    };
+    let rows = match exact {
+        Some(g) => vec![g],
+        None => {
+            state
+                .store
+                .scim_groups(caller.account, wants_members(&p))
+                .await?
+        }
+    };
     let all: Vec<Value> = rows
         .iter()
         .map(|g| resource::group(g, base))
@@ -237,7 +271,7 @@ pub async fn create<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<ScimCaller>,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ScimError> {
     let base = resource::base_url(&headers);
     let input = group_input(&json_body(&body)?)?;
@@ -346,7 +380,7 @@ pub async fn replace<S: Store>(
     Extension(caller): Extension<ScimCaller>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ScimError> {
     let base = resource::base_url(&headers);
     let g = current(&state, &caller, &id, true).await?;
@@ -361,7 +395,7 @@ pub async fn patch<S: Store>(
     Extension(caller): Extension<ScimCaller>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ScimError> {
     let base = resource::base_url(&headers);
     let g = current(&state, &caller, &id, true).await?;

@@ -57,28 +57,52 @@ impl ScimCaller {
 /// The `/scim/v2` routes.
 pub fn routes<S: Store>(state: AppState<S>) -> Router<AppState<S>> {
     Router::new()
-        .route("/ServiceProviderConfig", get(service_provider_config))
-        .route("/ResourceTypes", get(resource_types))
-        .route("/ResourceTypes/{id}", get(resource_type))
-        .route("/Schemas", get(schemas_index))
-        .route("/Schemas/{id}", get(schema_one))
-        .route("/Users", get(users::index::<S>).post(users::create::<S>))
-        .route("/Users/.search", post(users::search::<S>))
+        .route(
+            "/ServiceProviderConfig",
+            get(service_provider_config).fallback(not_allowed),
+        )
+        .route("/ResourceTypes", get(resource_types).fallback(not_allowed))
+        .route(
+            "/ResourceTypes/{id}",
+            get(resource_type).fallback(not_allowed),
+        )
+        .route("/Schemas", get(schemas_index).fallback(not_allowed))
+        .route("/Schemas/{id}", get(schema_one).fallback(not_allowed))
+        .route(
+            "/Users",
+            get(users::index::<S>)
+                .post(users::create::<S>)
+                .fallback(not_allowed),
+        )
+        .route(
+            "/Users/.search",
+            post(users::search::<S>).fallback(not_allowed),
+        )
         .route(
             "/Users/{id}",
             get(users::show::<S>)
                 .put(users::replace::<S>)
                 .patch(users::patch::<S>)
-                .delete(users::delete::<S>),
+                .delete(users::delete::<S>)
+                .fallback(not_allowed),
         )
-        .route("/Groups", get(groups::index::<S>).post(groups::create::<S>))
-        .route("/Groups/.search", post(groups::search::<S>))
+        .route(
+            "/Groups",
+            get(groups::index::<S>)
+                .post(groups::create::<S>)
+                .fallback(not_allowed),
+        )
+        .route(
+            "/Groups/.search",
+            post(groups::search::<S>).fallback(not_allowed),
+        )
         .route(
             "/Groups/{id}",
             get(groups::show::<S>)
                 .put(groups::replace::<S>)
                 .patch(groups::patch::<S>)
-                .delete(groups::delete::<S>),
+                .delete(groups::delete::<S>)
+                .fallback(not_allowed),
         )
         .route("/Bulk", post(unsupported))
         .route("/Me", get(unsupported).post(unsupported))
@@ -88,6 +112,13 @@ pub fn routes<S: Store>(state: AppState<S>) -> Router<AppState<S>> {
 
 async fn not_found() -> ScimError {
     ScimError::new(StatusCode::NOT_FOUND, "no such SCIM endpoint")
+}
+
+async fn not_allowed() -> ScimError {
+    ScimError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "this method is not supported on this endpoint",
+    )
 }
 
 async fn unsupported() -> ScimError {

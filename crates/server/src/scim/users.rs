@@ -140,6 +140,32 @@ impl ListParams {
     }
 }
 
+/// A request body, its reading errors in SCIM's format (413 past the server's body limit).
+pub(super) struct Body(pub Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
+    type Rejection = ScimError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ScimError> {
+        Bytes::from_request(req, state)
+            .await
+            .map(Body)
+            .map_err(|r| {
+                if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ScimError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        format!(
+                            "the request body is larger than {} bytes",
+                            crate::MAX_BODY_BYTES
+                        ),
+                    )
+                } else {
+                    ScimError::invalid_syntax(format!("could not read the body: {}", r.body_text()))
+                }
+            })
+    }
+}
+
 /// A JSON request body, or 400 `invalidSyntax`.
 pub(super) fn json_body(body: &Bytes) -> Result<Value, ScimError> {
     serde_json::from_slice(body)
@@ -336,7 +362,7 @@ pub async fn search<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<ScimCaller>,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ScimError> {
     let p = ListParams::from_body(&body)?;
     list(&state, &caller, &resource::base_url(&headers), p).await
@@ -679,7 +705,7 @@ pub async fn create<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<ScimCaller>,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ScimError> {
     let base = resource::base_url(&headers);
     let doc = json_body(&body)?;
@@ -799,7 +825,7 @@ pub async fn replace<S: Store>(
     Extension(caller): Extension<ScimCaller>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ScimError> {
     let base = resource::base_url(&headers);
     let r = current(&state, &caller, &id).await?;
@@ -827,7 +853,7 @@ pub async fn patch<S: Store>(
     Extension(caller): Extension<ScimCaller>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ScimError> {
     let base = resource::base_url(&headers);
     let r = current(&state, &caller, &id).await?;
