@@ -147,6 +147,10 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
     type Rejection = ScimError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ScimError> {
+        let limit = req
+            .extensions()
+            .get::<crate::BodyLimit>()
+            .map_or(crate::MAX_BODY_BYTES, |l| l.0);
         Bytes::from_request(req, state)
             .await
             .map(Body)
@@ -154,10 +158,7 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
                 if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     ScimError::new(
                         StatusCode::PAYLOAD_TOO_LARGE,
-                        format!(
-                            "the request body is larger than {} bytes",
-                            crate::MAX_BODY_BYTES
-                        ),
+                        format!("the request body is larger than {limit} bytes"),
                     )
                 } else {
                     ScimError::invalid_syntax(format!("could not read the body: {}", r.body_text()))
