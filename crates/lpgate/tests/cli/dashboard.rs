@@ -306,6 +306,19 @@ async fn dashboard_pages_sessions_and_access_control() {
     let r = a.htmx("/ui/users?q=zzzznobody").await;
     assert!(r.body.contains("No user matches"));
 
+    // MFA and inactivity filters.
+    let with = a.get("/ui/users?mfa=yes").await.body;
+    let without = a.get("/ui/users?mfa=no").await.body;
+    assert!(with.contains("/ui/users/") && !with.contains("<td>none</td>"));
+    assert!(without.contains("<td>none</td>"));
+    assert!(!without.contains("lastpass_authenticator"));
+    let never = a.get("/ui/users?inactive=3650&status=staged").await.body;
+    assert!(never.contains("<td>never</td>"), "{never}");
+    let recent = a.get("/ui/users?inactive=1&status=active").await.body;
+    let all_active = a.get("/ui/users?status=active").await.body;
+    assert!(recent.matches("<tr>").count() <= all_active.matches("<tr>").count());
+    assert_eq!(a.get("/ui/users?inactive=x").await.status, 400);
+
     // Reports from the dashboard, as /v1 renders them.
     let r = a.get("/ui/reports/mfa?format=csv").await;
     assert_eq!(r.status, 200);

@@ -9,6 +9,7 @@ use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use chrono::Utc;
 use lpgate_domain::AccountStatus;
 use lpgate_store::{Store, StoreError, UserPageQuery, UserRow};
 use serde::Deserialize;
@@ -22,6 +23,8 @@ use crate::state::AppState;
 
 /// Rows per page.
 const PAGE: usize = 50;
+/// Most users one request reads when filtering by MFA or inactivity.
+const SCAN: usize = 5_000;
 
 /// The list's filters, as the form sends them (empty means no filter).
 #[derive(Deserialize, Default, Clone)]
@@ -37,6 +40,10 @@ pub struct Filters {
     #[serde(default)]
     pub account: String,
     #[serde(default)]
+    pub mfa: String,
+    #[serde(default)]
+    pub inactive: String,
+    #[serde(default)]
     pub cursor: String,
 }
 
@@ -49,6 +56,8 @@ impl Filters {
             ("admin", &self.admin),
             ("group", &self.group),
             ("account", &self.account),
+            ("mfa", &self.mfa),
+            ("inactive", &self.inactive),
             ("cursor", cursor),
         ];
         let kept: Vec<(&str, &str)> = pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect();
@@ -147,28 +156,78 @@ async fn results<S: Store>(
     if requested.as_ref().is_some_and(|a| !v.caller.sees(a)) {
         return Err(ApiError::not_found("account"));
     }
-    let rows = state
-        .store
-        .page_users(UserPageQuery {
-            account: v.caller.account_filter(requested),
-            status,
-            admin,
-            group: some(&f.group),
-            text: q,
-            updated_since: None,
-            after: some(&f.cursor).map(|c| decode_cursor(&c)).transpose()?,
-            limit: PAGE + 1,
-        })
-        .await?;
-    let next = (rows.len() > PAGE).then(|| &rows[PAGE - 1]).map(|u| {
-        format!(
-            "/ui/users?{}",
-            f.with_cursor(&encode_cursor(&u.account, &u.email))
-        )
-    });
+    let mfa = match f.mfa.as_str() {
+        "" => None,
+        "yes" => Some(true),
+        "no" => Some(false),
+        other => return Err(ApiError::invalid("mfa", format!("unknown value {other:?}"))),
+    };
+    let inactive = match some(&f.inactive) {
+        None => None,
+        Some(d) => {
+            let days = d
+                .parse::<i64>()
+                .ok()
+                .filter(|d| (1..=3650).contains(d))
+                .ok_or_else(|| ApiError::invalid("inactive", "give a number of days, 1 to 3650"))?;
+            Some(Utc::now() - chrono::Duration::days(days))
+        }
+    };
+    // MFA and inactivity are not store filters: pages are scanned in key order and filtered
+    // here, at most SCAN rows a request; the cursor continues where the scan stopped, so a
+    // page may hold fewer than PAGE rows but a walk still sees every match once.
+    let keep = |u: &UserRow| {
+        mfa.is_none_or(|want| has_mfa(u) == want)
+            && inactive.is_none_or(|before| u.last_login.is_none_or(|t| t < before))
+    };
+    let filtered = mfa.is_some() || inactive.is_some();
+    let mut after = some(&f.cursor).map(|c| decode_cursor(&c)).transpose()?;
+    let mut kept: Vec<UserRow> = Vec::new();
+    let mut scanned = 0;
+    let next_key = loop {
+        let batch = if filtered { 500 } else { PAGE };
+        let rows = state
+            .store
+            .page_users(UserPageQuery {
+                account: v.caller.account_filter(requested.clone()),
+                status: status.clone(),
+                admin,
+                group: some(&f.group),
+                text: q.clone(),
+                updated_since: None,
+                after: after.clone(),
+                limit: batch + 1,
+            })
+            .await?;
+        let more = rows.len() > batch;
+        let taken = rows.len().min(batch);
+        let mut rest = false;
+        for (i, u) in rows.into_iter().take(batch).enumerate() {
+            scanned += 1;
+            after = Some((u.account.clone(), u.email.clone()));
+            if keep(&u) {
+                kept.push(u);
+                if kept.len() == PAGE {
+                    rest = i + 1 < taken;
+                    break;
+                }
+            }
+        }
+        if kept.len() == PAGE {
+            break (rest || more).then(|| after.clone()).flatten();
+        }
+        if !more {
+            break None;
+        }
+        if scanned >= SCAN {
+            break after.clone();
+        }
+    };
+    let next =
+        next_key.map(|(a, e)| format!("/ui/users?{}", f.with_cursor(&encode_cursor(&a, &e))));
     let first = (!f.cursor.is_empty()).then(|| format!("/ui/users?{}", f.with_cursor("")));
     Ok(Results {
-        users: rows.iter().take(PAGE).map(line).collect(),
+        users: kept.iter().map(line).collect(),
         next,
         first,
     })
@@ -189,6 +248,10 @@ fn line(u: &UserRow) -> Line {
             .map(when)
             .unwrap_or_else(|| "never".into()),
     }
+}
+
+fn has_mfa(u: &UserRow) -> bool {
+    u.multifactor.as_deref().is_some_and(|m| !m.is_empty())
 }
 
 fn mfa(u: &UserRow) -> String {
