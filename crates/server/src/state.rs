@@ -26,8 +26,8 @@ pub struct AppState<S: Store> {
     pub(crate) ops: Option<Arc<crate::ops::Ops>>,
     /// Seats and thresholds of `GET /v1/reports/{name}`.
     pub(crate) reports: Arc<lpgate_report::Settings>,
-    /// The dashboard's signed-in browsers.
-    pub(crate) sessions: Arc<crate::dashboard::Sessions>,
+    /// The dashboard's signed-in browsers and its overview figures.
+    pub(crate) dashboard: Arc<crate::dashboard::Shared>,
 }
 
 impl<S: Store> AppState<S> {
@@ -59,7 +59,7 @@ impl<S: Store> AppState<S> {
             users: Arc::new(crate::usercache::UserCache::default()),
             ops: None,
             reports: Arc::new(lpgate_report::Settings::default()),
-            sessions: Arc::new(crate::dashboard::Sessions::default()),
+            dashboard: Arc::new(crate::dashboard::Shared::default()),
         }
     }
 

@@ -29,7 +29,16 @@ use crate::auth::{Caller, verify_hash};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub use session::Sessions;
+use session::Sessions;
+
+/// What the dashboard keeps between requests.
+#[derive(Default)]
+pub struct Shared {
+    /// Signed-in browsers.
+    sessions: Sessions,
+    /// The overview's figures while the data is unchanged.
+    overview: pages::OverviewCache,
+}
 use session::{COOKIE, Viewer, cookie};
 
 /// The dashboard's routes: assets and sign-in are open, every other page needs a session.
@@ -72,7 +81,7 @@ async fn require_session<S: Store>(
 ) -> Response {
     let now = Instant::now();
     let found = match cookie(request.headers(), COOKIE) {
-        Some(id) => state.sessions.get(&id, now).map(|s| (id, s)),
+        Some(id) => state.dashboard.sessions.get(&id, now).map(|s| (id, s)),
         None => None,
     };
     let viewer = match found {
@@ -83,7 +92,7 @@ async fn require_session<S: Store>(
                 session: id,
             }),
             Ok(None) => {
-                state.sessions.end(&id);
+                state.dashboard.sessions.end(&id);
                 None
             }
             Err(e) => return error_page(e),

@@ -2,6 +2,9 @@
 //! events, sync runs, notifications, plans, audit log and reports. Lists share one table
 //! template; each reads through the same store call as its `/v1` twin.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Path, Query, RawQuery, State};
@@ -106,16 +109,7 @@ fn users_link(account: &str, q: &str) -> String {
 #[template(path = "dashboard/overview.html")]
 struct Overview {
     c: Chrome,
-    accounts: Vec<AccountLine>,
-    statuses: Vec<(String, i64)>,
-    users: i64,
-    admins: i64,
-    admins_no_mfa: i64,
-    active: i64,
-    active_mfa: i64,
-    mfa_pct: String,
-    findings: Vec<(String, i64)>,
-    trend: String,
+    f: Arc<Figures>,
 }
 
 struct AccountLine {
@@ -134,7 +128,67 @@ pub async fn overview<S: Store>(
     respond(overview_page(&state, &v).await)
 }
 
+/// The overview's figures, computed once per data version and account scope: they read
+/// every user, and the data changes only when a sync or an action commits.
+#[derive(Default)]
+pub struct OverviewCache {
+    entries: Mutex<(u64, ByScope)>,
+}
+
+/// Figures by the account a viewer is limited to (`None`: all accounts).
+type ByScope = HashMap<Option<String>, Arc<Figures>>;
+
+impl OverviewCache {
+    fn get(&self, version: u64, scope: &Option<String>) -> Option<Arc<Figures>> {
+        let mut e = self.entries.lock().ok()?;
+        if e.0 != version {
+            *e = (version, HashMap::new());
+        }
+        e.1.get(scope).cloned()
+    }
+
+    fn put(&self, version: u64, scope: Option<String>, figures: Arc<Figures>) {
+        if let Ok(mut e) = self.entries.lock()
+            && e.0 == version
+        {
+            e.1.insert(scope, figures);
+        }
+    }
+}
+
+/// Everything on the overview but the page's frame.
+pub struct Figures {
+    accounts: Vec<AccountLine>,
+    statuses: Vec<(String, i64)>,
+    users: i64,
+    admins: i64,
+    admins_no_mfa: i64,
+    active: i64,
+    active_mfa: i64,
+    mfa_pct: String,
+    findings: Vec<(String, i64)>,
+    trend: String,
+}
+
 async fn overview_page<S: Store>(state: &AppState<S>, v: &Viewer) -> Result<Response, ApiError> {
+    let version = state.store.data_version().await?;
+    let scope = v.caller.account_filter(None);
+    let cache = &state.dashboard.overview;
+    let f = match cache.get(version, &scope) {
+        Some(f) => f,
+        None => {
+            let f = Arc::new(figures(state, v).await?);
+            cache.put(version, scope, f.clone());
+            f
+        }
+    };
+    Ok(page(&Overview {
+        c: Chrome::new(v, "overview", "Overview"),
+        f,
+    }))
+}
+
+async fn figures<S: Store>(state: &AppState<S>, v: &Viewer) -> Result<Figures, ApiError> {
     let m = state.store.metrics().await?;
     let sees = |a: &str| v.caller.sees(a);
     let accounts = state
@@ -190,8 +244,7 @@ async fn overview_page<S: Store>(state: &AppState<S>, v: &Viewer) -> Result<Resp
     };
     let (active, active_mfa) = (n(3), n(4));
     let trend = trend(state, v).await?;
-    let t = Overview {
-        c: Chrome::new(v, "overview", "Overview"),
+    Ok(Figures {
         accounts,
         statuses,
         users: n(0),
@@ -206,8 +259,7 @@ async fn overview_page<S: Store>(state: &AppState<S>, v: &Viewer) -> Result<Resp
         },
         findings,
         trend,
-    };
-    Ok(page(&t))
+    })
 }
 
 /// The last 30 successful syncs: users seen and findings open at each one's end.

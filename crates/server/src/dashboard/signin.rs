@@ -100,6 +100,7 @@ pub async fn submit<S: Store>(State(state): State<AppState<S>>, request: Request
         Err(e) => return error_page(e),
     }
     let id = state
+        .dashboard
         .sessions
         .start(state.token_key.hash(f.token.trim()), now);
     let secure = over_tls(&headers);
@@ -148,7 +149,7 @@ pub async fn sign_out<S: Store>(
     if !csrf_ok(&viewer, &body) {
         return csrf_refused();
     }
-    state.sessions.end(&viewer.session);
+    state.dashboard.sessions.end(&viewer.session);
     let mut r = Redirect::to("/ui/sign-in").into_response();
     if let Ok(v) = HeaderValue::from_str(&set_cookie(COOKIE, "", 0, over_tls(&headers))) {
         r.headers_mut().insert(header::SET_COOKIE, v);
