@@ -37,6 +37,15 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The caller a verified token row stands for.
+    pub(crate) fn of(row: &TokenRow) -> Self {
+        Caller {
+            token: row.name.clone(),
+            scope: row.scope,
+            account: row.account_id.zip(row.account.clone()),
+        }
+    }
+
     /// Whether the caller may see this account (by name).
     pub fn sees(&self, account: &str) -> bool {
         self.account
@@ -150,11 +159,7 @@ pub async fn authenticate<S: Store>(
         }
         Err(e) => return e.into_response(),
     };
-    let caller = Caller {
-        token: row.name.clone(),
-        scope: row.scope,
-        account: row.account_id.zip(row.account.clone()),
-    };
+    let caller = Caller::of(&row);
     if let Err(e) = caller.require(TokenScope::Read) {
         return e.into_response();
     }
@@ -173,7 +178,17 @@ pub(crate) async fn verify<S: Store>(
     if !looks_like_token(token) {
         return Ok(None);
     }
-    let hash = state.token_key.hash(token);
+    verify_hash(state, state.token_key.hash(token), now, version).await
+}
+
+/// The usable token row whose hash is `hash`, from the cache or the store (the dashboard's
+/// sessions keep the hash, never the token, and check it again on every request).
+pub(crate) async fn verify_hash<S: Store>(
+    state: &AppState<S>,
+    hash: String,
+    now: Instant,
+    version: Option<u64>,
+) -> Result<Option<TokenRow>, ApiError> {
     let wall = Utc::now();
     let row = match state.tokens.get(&hash, now, version) {
         Some(row) => row,

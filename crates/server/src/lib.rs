@@ -8,6 +8,7 @@
 
 mod auth;
 mod body;
+mod dashboard;
 mod error;
 mod health;
 mod metrics;
@@ -41,7 +42,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 #[derive(Clone, Copy)]
 pub(crate) struct BodyLimit(pub usize);
 
-/// The whole application: health checks (no token) and `/v1` (token required).
+/// The whole application: health checks (no token), `/v1` (token required) and the
+/// dashboard under `/ui` (session required).
 pub fn router<S: Store>(state: AppState<S>) -> Router {
     Router::new()
         .merge(health::routes())
@@ -49,6 +51,7 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
         .route("/openapi.json", axum::routing::get(v1::openapi::document))
         .nest("/v1", v1::routes(state.clone()))
         .nest("/scim/v2", scim::routes(state.clone()))
+        .merge(dashboard::routes(state.clone()))
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.http.clone(),

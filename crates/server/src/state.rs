@@ -28,6 +28,8 @@ pub struct AppState<S: Store> {
     pub(crate) reports: Arc<lpgate_report::Settings>,
     /// The SCIM server's cache and per-account write locks.
     pub(crate) scim: Arc<crate::scim::Shared>,
+    /// The dashboard's signed-in browsers and its overview figures.
+    pub(crate) dashboard: Arc<crate::dashboard::Shared>,
 }
 
 impl<S: Store> AppState<S> {
@@ -60,6 +62,7 @@ impl<S: Store> AppState<S> {
             ops: None,
             reports: Arc::new(lpgate_report::Settings::default()),
             scim: Arc::new(crate::scim::Shared::default()),
+            dashboard: Arc::new(crate::dashboard::Shared::default()),
         }
     }
 

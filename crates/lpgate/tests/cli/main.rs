@@ -7,6 +7,8 @@ mod accounts;
 mod act;
 mod config;
 mod crash;
+mod dashboard;
+mod dashboard_browser;
 mod demo;
 mod helpers;
 mod listing;

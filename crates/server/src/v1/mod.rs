@@ -2,15 +2,15 @@
 //! here sits behind token authentication.
 
 mod accounts;
-mod admin;
+pub(crate) mod admin;
 mod changes;
 mod directory;
 mod findings;
 mod groups;
 pub(crate) mod openapi;
-mod plans;
+pub(crate) mod plans;
 mod query;
-mod reports;
+pub(crate) mod reports;
 mod users;
 
 use axum::Router;

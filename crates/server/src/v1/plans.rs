@@ -255,7 +255,7 @@ async fn index<S: Store>(
 }
 
 /// A plan the caller may see, or 404.
-async fn visible_plan<S: Store>(
+pub(crate) async fn visible_plan<S: Store>(
     state: &AppState<S>,
     caller: &Caller,
     id: &str,
@@ -318,22 +318,34 @@ async fn approve<S: Store>(
     JsonBody(b): JsonBody<ApproveBody>,
 ) -> Result<One<Value>, ApiError> {
     Params::parse(raw.as_deref(), &[])?;
+    let row = approve_plan(&state, &caller, &id, &b.by).await?;
+    let (_, items) = state.store.plan(row.id).await?;
+    Ok(One(plan_json(&row, &items)))
+}
+
+/// Approves a held plan the caller may see, as `by` (admin scope); shared with the dashboard.
+pub(crate) async fn approve_plan<S: Store>(
+    state: &AppState<S>,
+    caller: &Caller,
+    id: &str,
+    by: &str,
+) -> Result<PlanRow, ApiError> {
     caller.require(TokenScope::Admin)?;
-    let by = b.by.trim();
+    let by = by.trim();
     if by.is_empty() || by.len() > 200 {
         return Err(invalid_body(
             Some("by"),
             "give the approver's name (1-200 characters)",
         ));
     }
-    let (plan, _) = visible_plan(&state, &caller, &id).await?;
-    let row = state
+    let (plan, _) = visible_plan(state, caller, id).await?;
+    state
         .store
         .approve_plan(
             plan.id,
             NewAuditEntry {
                 at: Utc::now(),
-                actor: actor(&caller),
+                actor: actor(caller),
                 account: Some(plan.account_id),
                 action: "plan.approve".into(),
                 target: format!("plan {}", plan.id),
@@ -346,9 +358,7 @@ async fn approve<S: Store>(
             },
         )
         .await
-        .map_err(store_error)?;
-    let (_, items) = state.store.plan(row.id).await?;
-    Ok(One(plan_json(&row, &items)))
+        .map_err(store_error)
 }
 
 #[utoipa::path(
@@ -368,9 +378,19 @@ async fn apply<S: Store>(
     RawQuery(raw): RawQuery,
 ) -> Result<One<Value>, ApiError> {
     Params::parse(raw.as_deref(), &[])?;
+    apply_plan(&state, &caller, &id).await.map(One)
+}
+
+/// Applies a plan the caller may see (write scope): the plan with its items, `report` and
+/// `warning`. Shared with the dashboard.
+pub(crate) async fn apply_plan<S: Store>(
+    state: &AppState<S>,
+    caller: &Caller,
+    id: &str,
+) -> Result<Value, ApiError> {
     caller.require(TokenScope::Write)?;
     let ops = state.ops()?;
-    let (plan, _) = visible_plan(&state, &caller, &id).await?;
+    let (plan, _) = visible_plan(state, caller, id).await?;
     if plan.state == PlanState::Held {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -388,7 +408,7 @@ async fn apply<S: Store>(
     let policy = (ops.settings.act)(&account.name).policy;
     let routing = ops.settings.sync.routing.clone();
     let store = state.store.clone();
-    let who = actor(&caller);
+    let who = actor(caller);
     let plan_id = plan.id;
     let result = off_thread(move || async move {
         act::apply_plan(&store, &client, plan_id, &who, &policy, &routing, &Utc::now).await
@@ -403,7 +423,7 @@ async fn apply<S: Store>(
     let mut v = plan_json(&plan, &items);
     v["report"] = serde_json::to_value(&report).unwrap_or(Value::Null);
     v["warning"] = json!(warning);
-    Ok(One(v))
+    Ok(v)
 }
 
 #[utoipa::path(

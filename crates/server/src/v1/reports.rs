@@ -56,14 +56,25 @@ async fn show<S: Store>(
     Path(name): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let Some(kind) = ReportKind::parse(&name) else {
+    respond(&state, &caller, &name, raw.as_deref()).await
+}
+
+/// The report `name` for `caller` with the query `raw` (`account`, `format`, `days`), as the
+/// response `GET /v1/reports/{name}` gives; shared with the dashboard.
+pub(crate) async fn respond<S: Store>(
+    state: &AppState<S>,
+    caller: &Caller,
+    name: &str,
+    raw: Option<&str>,
+) -> Result<Response, ApiError> {
+    let Some(kind) = ReportKind::parse(name) else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
             format!("no report {name:?}; reports: {}", ReportKind::names()),
         ));
     };
-    let p = Params::parse(raw.as_deref(), &["account", "format", "days"])?;
+    let p = Params::parse(raw, &["account", "format", "days"])?;
     let format = match p.get("format") {
         None => Format::Json,
         Some(f) => Format::parse(f).ok_or_else(|| {
@@ -93,7 +104,7 @@ async fn show<S: Store>(
             ));
         }
     };
-    let account = account_param(&state, &caller, &p).await?;
+    let account = account_param(state, caller, &p).await?;
     let request = Request {
         kind,
         account: account.clone(),
