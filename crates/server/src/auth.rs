@@ -151,7 +151,8 @@ pub async fn authenticate<S: Store>(
         state.failures.fail(ip, now);
         return unauthorized("missing bearer token: send Authorization: Bearer lpg_…");
     };
-    let row = match verify(&state, token, now, state.store.data_version()).await {
+    let version = state.store.data_version();
+    let row = match verify(&state, token, now, version).await {
         Ok(Some(row)) => row,
         Ok(None) => {
             state.failures.fail(ip, now);
@@ -164,8 +165,15 @@ pub async fn authenticate<S: Store>(
         return e.into_response();
     }
     request.extensions_mut().insert(caller);
+    request.extensions_mut().insert(DataVersion(version));
     next.run(request).await
 }
+
+/// The store's data version as authentication read it, before the handler ran: handlers that
+/// cache by it (the user cache) use this reading rather than asking the store again (each
+/// asking takes SQLite's shared-memory lock).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DataVersion(pub Option<u64>);
 
 /// The usable token row for a presented token, from the cache or the store (`version`: the
 /// store's data version, read before).

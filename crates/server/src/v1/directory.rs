@@ -109,6 +109,7 @@ async fn user_roles<S: Store>(
 async fn group_members<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,
+    version: Option<Extension<crate::auth::DataVersion>>,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<crate::reply::JsonPage, ApiError> {
@@ -127,7 +128,7 @@ async fn group_members<S: Store>(
         limit: limit + 1,
         ..UserPageQuery::default()
     };
-    crate::v1::users::page_of_users(&state, query, limit).await
+    crate::v1::users::page_of_users(&state, version.map(|Extension(v)| v), query, limit).await
 }
 
 #[utoipa::path(

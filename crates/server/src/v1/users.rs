@@ -13,7 +13,7 @@ use bytes::Bytes;
 use lpgate_domain::AccountStatus;
 use lpgate_store::{Store, StoreError, UserPageQuery, UserRow};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, DataVersion};
 use crate::error::ApiError;
 use crate::params::{Params, decode_cursor, encode_cursor};
 use crate::reply::{JsonOne, JsonPage};
@@ -78,6 +78,7 @@ fn admin_filter(p: &Params) -> Result<Option<bool>, ApiError> {
 async fn index<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,
+    version: Option<Extension<DataVersion>>,
     RawQuery(raw): RawQuery,
 ) -> Result<JsonPage, ApiError> {
     let p = Params::parse(raw.as_deref(), PARAMS)?;
@@ -106,7 +107,7 @@ async fn index<S: Store>(
         after: p.get("cursor").map(decode_cursor).transpose()?,
         limit: limit + 1,
     };
-    page_of_users(&state, query, limit).await
+    page_of_users(&state, version.map(|Extension(v)| v), query, limit).await
 }
 
 /// One keyset page: asks the store for the page's keys with one row more than `limit` (the
@@ -114,10 +115,11 @@ async fn index<S: Store>(
 /// then takes each user's JSON from the cache or, for those not there, from the store.
 pub(crate) async fn page_of_users<S: Store>(
     state: &AppState<S>,
+    version: Option<DataVersion>,
     query: UserPageQuery,
     limit: usize,
 ) -> Result<JsonPage, ApiError> {
-    let version = state.store.data_version();
+    let version = version.map_or_else(|| state.store.data_version(), |v| v.0);
     let mut keys = state.store.page_user_keys(query).await?;
     let next_cursor = if keys.len() > limit {
         keys.truncate(limit);
@@ -187,6 +189,7 @@ fn cache_user<S: Store>(
 async fn show<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,
+    version: Option<Extension<DataVersion>>,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<JsonOne, ApiError> {
@@ -194,7 +197,7 @@ async fn show<S: Store>(
     let Ok(id) = id.parse::<i64>() else {
         return Err(ApiError::not_found("user"));
     };
-    let version = state.store.data_version();
+    let version = version.map_or_else(|| state.store.data_version(), |Extension(v)| v.0);
     let user = match state.users.get_many(version, &[id]).pop().flatten() {
         Some(u) => u,
         None => match state.store.user_by_id(id).await {
