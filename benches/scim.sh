@@ -19,14 +19,7 @@ duration=${2:-10s}
 creates=${3:-1000}
 . benches/lib.sh
 build_lpgate
-# ../shared beside the repository (a git worktree sits one level deeper).
-shared=../shared/bench
-[ -d "$shared" ] || shared=../../shared/bench
-cargo build --release --manifest-path "$shared/floor/Cargo.toml" --target-dir /tmp/floor >&2
-floor_bin=/tmp/floor/release/floor
-if ! command -v wrk >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ]; then apt-get install -y wrk >&2; else sudo apt-get install -y wrk >&2; fi
-fi
+prepare_http_floor
 trap 'kill ${emu_pid:-} ${serve_pid:-} ${floor_pid:-} 2>/dev/null || true; rm -rf "$work"' EXIT
 start_emulator "$users"
 
@@ -36,16 +29,7 @@ export LPGATE_DATA_DIR="$work/data"
 "$bin" sync bench >&2
 token=$("$bin" scim token create --account bench 2>/dev/null)
 
-"$bin" serve --bind 127.0.0.1:0 --no-scheduler >"$work/serve.ready" 2>/dev/null &
-serve_pid=$!
-"$floor_bin" 127.0.0.1:0 >"$work/floor.ready" &
-floor_pid=$!
-for _ in $(seq 1 300); do
-  grep -q serving "$work/serve.ready" 2>/dev/null && grep -q listening "$work/floor.ready" 2>/dev/null && break
-  sleep 0.1
-done
-api=$(sed -E 's/.*serving on (http[^ ]+).*/\1/' "$work/serve.ready")
-floor=$(sed -E 's/.*listening on (http[^ ]+).*/\1/' "$work/floor.ready")
+start_serve_and_floor
 auth="Authorization: Bearer $token"
 # A fixed existing user: the 500th of the first 1,000.
 read -r id name < <(curl -sf -H "$auth" "$api/scim/v2/Users?count=1000" |
@@ -54,25 +38,6 @@ filter=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote("userNam
 test "$(curl -sf -H "$auth" "$api/scim/v2/Users?filter=$filter" | python3 -c 'import json,sys; print(json.load(sys.stdin)["totalResults"])')" = 1
 curl -sf -H "$auth" "$api/scim/v2/Users/$id" >/dev/null
 
-# run NAME URL [header]: prints "NAME rps p99_ms" after a short warm-up.
-run() {
-  local name=$1 target=$2 out
-  shift 2
-  wrk -t2 -c16 -d2s "$@" "$target" >/dev/null
-  out=$(wrk -t2 -c16 -d"$duration" --latency "$@" "$target")
-  echo "$out" >&2
-  python3 - "$name" <<PY
-import re, sys
-out = """$out"""
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-m = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
-p99 = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
-errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-if errors:
-    sys.exit(f"{sys.argv[1]}: {errors.group(1)} non-2xx responses")
-print(sys.argv[1], rps, p99)
-PY
-}
 read -r _ floor_rps floor_p99 < <(run floor "$floor/scim/v2/Users")
 read -r _ filter_rps filter_p99 < <(run filter "$api/scim/v2/Users?filter=$filter" -H "$auth")
 read -r _ one_rps one_p99 < <(run one "$api/scim/v2/Users/$id" -H "$auth")
@@ -97,7 +62,6 @@ for i in range(n):
 print(f"{time.monotonic() - t0:.2f}")
 PY
 )
-share() { python3 -c "print(f'{100 * $1 / $2:.1f}')"; }
 printf 'floor GET /scim/v2/Users: %.0f requests/s, p99 %.2f ms\n' "$floor_rps" "$floor_p99"
 printf 'lpgate GET /scim/v2/Users?filter=userName eq: %.0f requests/s = %s %% of the floor (target >= 30 %%), p99 %.2f ms (target < 20)\n' \
   "$filter_rps" "$(share "$filter_rps" "$floor_rps")" "$filter_p99"
