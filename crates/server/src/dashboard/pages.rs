@@ -75,6 +75,19 @@ impl Table {
             actions: false,
         }
     }
+    /// Links "Next page" to `path`, continuing before the row `before` with the page's
+    /// filters (`keep`, those set).
+    fn next_before(&mut self, path: &str, before: i64, keep: &[(&str, &Option<String>)]) {
+        let mut q = vec![("before", before.to_string())];
+        q.extend(
+            keep.iter()
+                .filter_map(|(k, v)| v.as_ref().map(|v| (*k, v.clone()))),
+        );
+        self.next = Some(format!(
+            "{path}?{}",
+            serde_urlencoded::to_string(q).unwrap_or_default()
+        ));
+    }
     fn push(&mut self, cells: Vec<Cell>) {
         self.rows.push(Row {
             cells,
@@ -394,14 +407,11 @@ pub async fn findings<S: Store>(
                 ]);
             }
             if rows.len() > PAGE {
-                let last = rows[PAGE - 1].id;
-                let mut q = vec![("before", last.to_string())];
-                q.extend(p.rule.clone().map(|r| ("rule", r)));
-                q.extend(p.all.clone().map(|a| ("all", a)));
-                t.next = Some(format!(
-                    "/ui/findings?{}",
-                    serde_urlencoded::to_string(q).unwrap_or_default()
-                ));
+                t.next_before(
+                    "/ui/findings",
+                    rows[PAGE - 1].id,
+                    &[("rule", &p.rule), ("all", &p.all)],
+                );
             }
             Ok(page(&t))
         }
@@ -446,12 +456,7 @@ pub async fn changes<S: Store>(
                 ]);
             }
             if rows.len() > PAGE {
-                let mut q = vec![("before", rows[PAGE - 1].id.to_string())];
-                q.extend(p.kind.clone().map(|k| ("kind", k)));
-                t.next = Some(format!(
-                    "/ui/changes?{}",
-                    serde_urlencoded::to_string(q).unwrap_or_default()
-                ));
+                t.next_before("/ui/changes", rows[PAGE - 1].id, &[("kind", &p.kind)]);
             }
             Ok(page(&t))
         }
@@ -705,7 +710,7 @@ pub async fn audit<S: Store>(
             ]);
         }
         if rows.len() > PAGE {
-            t.next = Some(format!("/ui/audit?before={}", rows[PAGE - 1].seq));
+            t.next_before("/ui/audit", rows[PAGE - 1].seq, &[]);
         }
         Ok(page(&t))
     }
