@@ -133,13 +133,7 @@ impl SqliteStore {
     pub(crate) fn data_version_now(&self) -> Option<u64> {
         let mut guard = self.inner.watcher.lock().ok()?;
         if guard.is_none() {
-            let c = Connection::open_with_flags(
-                &self.inner.path,
-                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )
-            .ok()?;
-            configure(&c).ok()?;
-            *guard = Some(c);
+            *guard = Some(self.open_reader().ok()?);
         }
         let conn = guard.as_ref()?;
         let version = conn
@@ -248,34 +242,13 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let pooled = inner.readers.lock().ok().and_then(|mut p| p.pop());
-            let conn = match pooled {
-                Some(c) => c,
-                None => {
-                    let c = Connection::open_with_flags(
-                        &inner.path,
-                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                    )
-                    .map_err(backend("open reader"))?;
-                    configure(&c).map_err(backend("open reader"))?;
-                    c
-                }
-            };
-            let out = f(&conn);
-            if let Ok(mut pool) = inner.readers.lock()
-                && pool.len() < 4
-            {
-                pool.push(conn);
-            }
-            out
-        })
-        .await
-        .map_err(|e| StoreError::Backend {
-            context: what,
-            message: e.to_string(),
-        })?
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.read_now(f))
+            .await
+            .map_err(|e| StoreError::Backend {
+                context: what,
+                message: e.to_string(),
+            })?
     }
 
     /// Waits until writes already started (such as the search index a first snapshot builds
