@@ -119,9 +119,7 @@ pub const CREATE: &str = concat!(
     ";
 
      CREATE TEMP VIEW groups AS
-     SELECT g.account_id, a.name AS account, g.name,
-            (SELECT COUNT(*) FROM main.memberships m JOIN main.users u ON u.id = m.user_id
-              WHERE u.account_id = g.account_id AND m.group_name = g.name) AS members,
+     SELECT g.account_id, a.name AS account, g.name, g.members,
             datetime(g.first_seen) AS first_seen
      FROM main.groups g JOIN main.accounts a ON a.id = g.account_id WHERE ",
     scoped!("g.account_id"),

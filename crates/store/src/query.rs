@@ -31,8 +31,13 @@ pub struct UserPageQuery {
     pub admin: Option<bool>,
     /// Only members of this group.
     pub group: Option<String>,
-    /// Only users whose email or full name contains this text (case-insensitive).
+    /// Only users whose email or full name contains this text (case-insensitive): exact, but
+    /// a scan of the account's users when few match.
     pub text: Option<String>,
+    /// Only users with, for every word of this text, a word of their full name or address
+    /// (before the `@`) starting with it — the free-text index, so it answers in milliseconds
+    /// at any size (search-as-you-type); a text without letters or digits matches no one.
+    pub words: Option<String>,
     /// Only users whose current version began (their last change) at or after this instant.
     pub updated_since: Option<DateTime<Utc>>,
     /// Continue after this `(account name, email)` key, exclusive.

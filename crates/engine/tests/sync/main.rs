@@ -8,4 +8,5 @@ mod failures;
 mod helpers;
 mod history;
 mod lifecycle;
+mod reads;
 mod watch;

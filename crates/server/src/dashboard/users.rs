@@ -182,6 +182,31 @@ async fn results<S: Store>(
     };
     let filtered = mfa.is_some() || inactive.is_some();
     let mut after = some(&f.cursor).map(|c| decode_cursor(&c)).transpose()?;
+    let base = UserPageQuery {
+        account: v.caller.account_filter(requested.clone()),
+        status: status.clone(),
+        admin,
+        group: some(&f.group),
+        ..UserPageQuery::default()
+    };
+    // What is typed is matched as word prefixes through the free-text index (milliseconds
+    // at any size); when that finds no one at all — a domain, a fragment inside a word — as
+    // a substring of email and name (a scan, but exact).
+    let (words, text) = match q {
+        None => (None, None),
+        Some(q) => {
+            let probe = UserPageQuery {
+                words: Some(q.clone()),
+                limit: 1,
+                ..base.clone()
+            };
+            if state.store.page_user_keys(probe).await?.is_empty() {
+                (None, Some(q))
+            } else {
+                (Some(q), None)
+            }
+        }
+    };
     let mut kept: Vec<UserRow> = Vec::new();
     let mut scanned = 0;
     let next_key = loop {
@@ -189,14 +214,11 @@ async fn results<S: Store>(
         let rows = state
             .store
             .page_users(UserPageQuery {
-                account: v.caller.account_filter(requested.clone()),
-                status: status.clone(),
-                admin,
-                group: some(&f.group),
-                text: q.clone(),
-                updated_since: None,
+                text: text.clone(),
+                words: words.clone(),
                 after: after.clone(),
                 limit: batch + 1,
+                ..base.clone()
             })
             .await?;
         let more = rows.len() > batch;

@@ -100,6 +100,7 @@ async fn index<S: Store>(
         admin: admin_filter(&p)?,
         group: p.get("group").map(str::to_string),
         text: text.map(str::to_string),
+        words: None,
         updated_since: p
             .get("updated_since")
             .map(|t| parse_since("updated_since", t, chrono::Utc::now()))
