@@ -6,7 +6,7 @@
 
 use std::sync::LazyLock;
 
-use lpgate_store::{StoreError, StoreResult, UserKey, UserPageQuery, UserRow};
+use lpgate_store::{StoreError, StoreResult, UserKey, UserOrder, UserPageQuery, UserRow};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 
@@ -45,6 +45,51 @@ fn slice_sql(columns: Columns, q: &UserPageQuery, after: bool) -> String {
     if after {
         sql.push_str(" AND u.email > ?");
     }
+    push_filters(&mut sql, q);
+    if q.words.is_some() {
+        // Driven by the index's hits (the unary `+` keeps SQLite from walking the account's
+        // email index and probing each user instead), then sorted: hits are few next to the
+        // users, and the keyset bound still applies.
+        sql = sql.replacen("u.account_id = ?", "+u.account_id = ?", 1);
+    }
+    sql.push_str(" ORDER BY u.email LIMIT ?");
+    sql
+}
+
+/// The sorted statement of a page in another order than the keyset's: every account (or
+/// the one named), the filters, sorted, `LIMIT ? OFFSET ?`. Parameters: the account name
+/// when filtered, the filters as in [`slice_sql`], the limit, the offset.
+fn sorted_sql(columns: Columns, q: &UserPageQuery, order: UserOrder, descending: bool) -> String {
+    let mut sql = String::with_capacity(1024);
+    sql.push_str(match columns {
+        Columns::Rows => SELECT,
+        Columns::Keys => {
+            "SELECT u.id, a.name, u.email FROM users u JOIN accounts a ON a.id = u.account_id"
+        }
+    });
+    sql.push_str(" WHERE 1");
+    if q.account.is_some() {
+        sql.push_str(" AND u.account_id = (SELECT id FROM accounts WHERE name = ?)");
+    }
+    push_filters(&mut sql, q);
+    // (expression, whether ascending means descending values: admins first).
+    let (key, flipped) = match order {
+        UserOrder::Email => ("u.email", false),
+        UserOrder::Name => ("u.fullname COLLATE NOCASE", false),
+        UserOrder::LastLogin => ("u.last_login_at", false),
+        UserOrder::Status => ("u.status", false),
+        UserOrder::Role => ("u.admin", true),
+    };
+    let dir = |desc: bool| if desc { " DESC" } else { "" };
+    let (key_dir, tie_dir) = (dir(descending != flipped), dir(descending));
+    sql.push_str(&format!(
+        " ORDER BY {key}{key_dir}, a.name{tie_dir}, u.email{tie_dir} LIMIT ? OFFSET ?"
+    ));
+    sql
+}
+
+/// The filters' conditions (all but account and cursor), in the order their values bind.
+fn push_filters(sql: &mut String, q: &UserPageQuery) {
     if q.status.is_some() {
         sql.push_str(" AND u.status = ?");
     }
@@ -66,16 +111,10 @@ fn slice_sql(columns: Columns, q: &UserPageQuery, after: bool) -> String {
         sql.push_str(" AND u.valid_from >= ?");
     }
     if q.words.is_some() {
-        // Driven by the index's hits (the unary `+` keeps SQLite from walking the account's
-        // email index and probing each user instead), then sorted: hits are few next to the
-        // users, and the keyset bound still applies.
-        sql = sql.replacen("u.account_id = ?", "+u.account_id = ?", 1);
         sql.push_str(
             " AND u.id IN (SELECT rowid / 4 FROM search WHERE search MATCH ? AND rowid % 4 = 1)",
         );
     }
-    sql.push_str(" ORDER BY u.email LIMIT ?");
-    sql
 }
 
 /// One user by id.
@@ -111,8 +150,54 @@ pub fn by_ids(conn: &Connection, ids: &[i64]) -> StoreResult<Vec<UserRow>> {
     Ok(out)
 }
 
+/// The values of [`push_filters`]' conditions, in order; `None` when the free-text filter
+/// has no word (it matches no one).
+fn filter_values(q: &UserPageQuery) -> Option<Vec<Value>> {
+    let mut values = Vec::new();
+    values.extend(
+        q.status
+            .as_deref()
+            .map(|s| Value::Text(s.to_ascii_lowercase())),
+    );
+    values.extend(q.admin.map(|a| Value::Integer(a.into())));
+    values.extend(q.group.clone().map(Value::Text));
+    if let Some(text) = &q.text {
+        values.extend([Value::Text(text.clone()), Value::Text(text.clone())]);
+    }
+    values.extend(q.updated_since.map(|t| Value::Text(crate::rows::utc(t))));
+    if let Some(words) = &q.words {
+        values.push(Value::Text(crate::search::match_expression(words)?));
+    }
+    Some(values)
+}
+
+/// A page in another order than the keyset's (see [`sorted_sql`]).
+fn sorted<T>(
+    conn: &Connection,
+    q: &UserPageQuery,
+    columns: Columns,
+    (order, descending): (UserOrder, bool),
+    map: impl Fn(&rusqlite::Row) -> rusqlite::Result<T>,
+) -> StoreResult<Vec<T>> {
+    let ctx = "page users";
+    let Some(filters) = filter_values(q) else {
+        return Ok(Vec::new());
+    };
+    let mut values: Vec<Value> = q.account.clone().map(Value::Text).into_iter().collect();
+    values.extend(filters);
+    values.push(Value::Integer(q.limit as i64));
+    values.push(Value::Integer(q.offset as i64));
+    let mut stmt = conn
+        .prepare_cached(&sorted_sql(columns, q, order, descending))
+        .map_err(backend(ctx))?;
+    let rows = stmt
+        .query_map(params_from_iter(values), &map)
+        .map_err(backend(ctx))?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(backend(ctx))
+}
+
 /// One page: accounts in name order, then each account's users from the cursor on, until
-/// `limit` rows.
+/// `limit` rows (or, with another order, [`sorted`]).
 fn walk<T>(
     conn: &Connection,
     q: &UserPageQuery,
@@ -120,6 +205,9 @@ fn walk<T>(
     map: impl Fn(&rusqlite::Row) -> rusqlite::Result<T>,
 ) -> StoreResult<Vec<T>> {
     let ctx = "page users";
+    if let Some(order) = q.sort {
+        return sorted(conn, q, columns, order, map);
+    }
     let (after_account, after_email) = match &q.after {
         Some((a, e)) => (Some(a.as_str()), Some(e.as_str())),
         None => (None, None),
@@ -145,9 +233,9 @@ fn walk<T>(
             })
             .map_err(backend(ctx))?
     };
-    let status = q.status.as_deref().map(str::to_ascii_lowercase);
-    let updated_since = q.updated_since.map(crate::rows::utc);
-    let words = q.words.as_deref().and_then(crate::search::match_expression);
+    let Some(filters) = filter_values(q) else {
+        return Ok(Vec::new());
+    };
     let mut out = Vec::with_capacity(q.limit.min(1024));
     for (id, name) in accounts {
         let remaining = q.limit.saturating_sub(out.len());
@@ -162,19 +250,7 @@ fn walk<T>(
         let after = after_email.filter(|_| after_account == Some(name.as_str()));
         let mut values: Vec<Value> = vec![Value::Integer(id)];
         values.extend(after.map(|e| Value::Text(e.to_string())));
-        values.extend(status.clone().map(Value::Text));
-        values.extend(q.admin.map(|a| Value::Integer(a.into())));
-        values.extend(q.group.clone().map(Value::Text));
-        if let Some(text) = &q.text {
-            values.extend([Value::Text(text.clone()), Value::Text(text.clone())]);
-        }
-        values.extend(updated_since.clone().map(Value::Text));
-        if q.words.is_some() {
-            match &words {
-                Some(expr) => values.push(Value::Text(expr.clone())),
-                None => return Ok(out),
-            }
-        }
+        values.extend(filters.iter().cloned());
         values.push(Value::Integer(remaining as i64));
         let mut stmt = conn
             .prepare_cached(&slice_sql(columns, q, after.is_some()))
@@ -236,6 +312,11 @@ mod tests {
                 .iter()
                 .map(|(q, after)| slice_sql(Columns::Rows, q, *after)),
         );
+        for (q, descending) in queries() {
+            for order in UserOrder::ALL {
+                statements.push(sorted_sql(Columns::Rows, &q, order, descending));
+            }
+        }
         for sql in statements {
             let stmt = conn.prepare(&sql).unwrap();
             assert_eq!(stmt.column_names().collect::<Vec<_>>(), USER_ROW_COLUMNS);
@@ -260,6 +341,19 @@ mod tests {
             }
             assert!(page(&conn, &q).unwrap().is_empty());
             assert!(keys(&conn, &q).unwrap().is_empty());
+            // The same filters sorted, for one account and for all.
+            for account in [None, Some("acme".to_string())] {
+                for order in UserOrder::ALL {
+                    let q = UserPageQuery {
+                        account: account.clone(),
+                        sort: Some((order, after)),
+                        offset: 3,
+                        ..q.clone()
+                    };
+                    assert!(page(&conn, &q).unwrap().is_empty());
+                    assert!(keys(&conn, &q).unwrap().is_empty());
+                }
+            }
         }
     }
 

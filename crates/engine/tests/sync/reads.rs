@@ -255,3 +255,73 @@ async fn events_page_newest_first_for_all_accounts_and_one() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn sorted_pages_walk_every_user_once_in_each_order() {
+    let b = bed(230, 34).await;
+    b.sync_at(t(1, 0)).await.unwrap();
+    let all = b.store.list_users(UserQuery::default()).await.unwrap();
+    for order in lpgate_store::UserOrder::ALL {
+        for descending in [false, true] {
+            let mut want = all.clone();
+            want.sort_by(|x, y| {
+                let key = match order {
+                    lpgate_store::UserOrder::Email => x.email.cmp(&y.email),
+                    lpgate_store::UserOrder::Name => {
+                        x.fullname.to_lowercase().cmp(&y.fullname.to_lowercase())
+                    }
+                    lpgate_store::UserOrder::LastLogin => x.last_login.cmp(&y.last_login),
+                    lpgate_store::UserOrder::Status => x.status.cmp(&y.status),
+                    lpgate_store::UserOrder::Role => (y.role == "admin").cmp(&(x.role == "admin")),
+                };
+                let ord = key
+                    .then(x.account.cmp(&y.account))
+                    .then(x.email.cmp(&y.email));
+                if descending { ord.reverse() } else { ord }
+            });
+            let mut got = Vec::new();
+            loop {
+                let page = b
+                    .store
+                    .page_users(UserPageQuery {
+                        sort: Some((order, descending)),
+                        offset: got.len(),
+                        limit: 40,
+                        ..UserPageQuery::default()
+                    })
+                    .await
+                    .unwrap();
+                if page.is_empty() {
+                    break;
+                }
+                got.extend(page.into_iter().map(|u| u.email));
+            }
+            assert_eq!(
+                got,
+                want.iter().map(|u| u.email.clone()).collect::<Vec<_>>(),
+                "{order:?} descending={descending}"
+            );
+        }
+    }
+    // With filters and one account: only matching users, still sorted.
+    let admins = b
+        .store
+        .page_users(UserPageQuery {
+            account: Some(b.account.name.clone()),
+            admin: Some(true),
+            sort: Some((lpgate_store::UserOrder::LastLogin, true)),
+            limit: 1000,
+            ..UserPageQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        admins.len(),
+        all.iter().filter(|u| u.role == "admin").count()
+    );
+    assert!(
+        admins
+            .windows(2)
+            .all(|w| w[0].last_login >= w[1].last_login)
+    );
+}

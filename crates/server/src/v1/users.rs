@@ -100,13 +100,13 @@ async fn index<S: Store>(
         admin: admin_filter(&p)?,
         group: p.get("group").map(str::to_string),
         text: text.map(str::to_string),
-        words: None,
         updated_since: p
             .get("updated_since")
             .map(|t| parse_since("updated_since", t, chrono::Utc::now()))
             .transpose()?,
         after: p.get("cursor").map(decode_cursor).transpose()?,
         limit: limit + 1,
+        ..UserPageQuery::default()
     };
     page_of_users(&state, version.map(|Extension(v)| v), query, limit).await
 }
