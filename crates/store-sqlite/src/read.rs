@@ -139,12 +139,10 @@ pub fn folders(conn: &Connection, account: Option<&str>) -> StoreResult<Vec<Fold
     let ctx = "list folders";
     let mut stmt = conn
         .prepare(
-            "SELECT a.name AS account, f.id, f.name, f.deleted, f.score,
-                    COUNT(m.email) AS members, COALESCE(SUM(m.can_administer), 0) AS administrators
+            "SELECT a.name AS account, f.id, f.name, f.deleted, f.score, f.members,
+                    f.administrators
              FROM folders f JOIN accounts a ON a.id = f.account_id
-             LEFT JOIN folder_members m ON m.account_id = f.account_id AND m.folder_id = f.id
              WHERE (?1 IS NULL OR a.name = ?1)
-             GROUP BY f.account_id, f.id
              ORDER BY a.name, f.name, f.id",
         )
         .map_err(backend(ctx))?;

@@ -375,6 +375,17 @@ CREATE INDEX events_by_user ON events(account_id, username);
 CREATE INDEX folder_members_by_email ON folder_members(account_id, email);
 CREATE INDEX changes_by_subject ON changes(account_id, subject);
 "#,
+    r#"
+-- Each shared folder's member and administrator counts, written with the folder by the sync
+-- (its record lists every member), so the Folders page reads them instead of grouping every
+-- folder membership.
+ALTER TABLE folders ADD COLUMN members INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE folders ADD COLUMN administrators INTEGER NOT NULL DEFAULT 0;
+UPDATE folders SET members = c.n, administrators = c.admins
+FROM (SELECT account_id, folder_id, COUNT(*) AS n, SUM(can_administer <> 0) AS admins
+      FROM folder_members GROUP BY account_id, folder_id) AS c
+WHERE c.account_id = folders.account_id AND c.folder_id = folders.id;
+"#,
 ];
 
 /// Brings the file up to the newest schema.

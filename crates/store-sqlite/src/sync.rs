@@ -748,6 +748,18 @@ fn write_groups(
     Ok(())
 }
 
+/// A folder's members and administrators as `folder_members` will hold them: one row per
+/// email, the last listing of an email winning (`INSERT OR REPLACE`). Kept on the folder so
+/// listing 5,000 folders reads two numbers each instead of grouping every membership.
+fn member_counts(members: &[FolderMemberRecord]) -> (i64, i64) {
+    let mut last: HashMap<&str, bool> = HashMap::with_capacity(members.len());
+    for m in members {
+        last.insert(m.email.as_str(), m.can_administer);
+    }
+    let administrators = last.values().filter(|a| **a).count();
+    (last.len() as i64, administrators as i64)
+}
+
 fn write_folders(
     tx: &Transaction,
     acct: i64,
@@ -770,10 +782,12 @@ fn write_folders(
         }
     }
     let mut upsert_folder = tx.prepare_cached(
-        "INSERT INTO folders (account_id, id, name, deleted, score, fingerprint, first_seen)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+        "INSERT INTO folders (account_id, id, name, deleted, score, fingerprint, first_seen,
+                              members, administrators)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT (account_id, id) DO UPDATE SET name = excluded.name, deleted = excluded.deleted,
-            score = excluded.score, fingerprint = excluded.fingerprint
+            score = excluded.score, fingerprint = excluded.fingerprint,
+            members = excluded.members, administrators = excluded.administrators
          RETURNING rid",
     )?;
     let mut add = tx.prepare_cached(
@@ -785,8 +799,19 @@ fn write_folders(
         if has_snapshot {
             del_members.execute(params![acct, f.id])?;
         }
+        let (members, administrators) = member_counts(&f.members);
         let rid: i64 = upsert_folder.query_row(
-            params![acct, f.id, f.name, f.deleted, f.score, v.fingerprint, now],
+            params![
+                acct,
+                f.id,
+                f.name,
+                f.deleted,
+                f.score,
+                v.fingerprint,
+                now,
+                members,
+                administrators
+            ],
             |r| r.get(0),
         )?;
         if has_snapshot {

@@ -126,12 +126,8 @@ pub const CREATE: &str = concat!(
     ";
 
      CREATE TEMP VIEW folders AS
-     SELECT f.account_id, a.name AS account, f.id, f.name, f.deleted, f.score,
-            (SELECT COUNT(*) FROM main.folder_members m
-              WHERE m.account_id = f.account_id AND m.folder_id = f.id) AS members,
-            (SELECT COUNT(*) FROM main.folder_members m
-              WHERE m.account_id = f.account_id AND m.folder_id = f.id AND m.can_administer)
-                AS administrators,
+     SELECT f.account_id, a.name AS account, f.id, f.name, f.deleted, f.score, f.members,
+            f.administrators,
             datetime(f.first_seen) AS first_seen
      FROM main.folders f JOIN main.accounts a ON a.id = f.account_id WHERE ",
     scoped!("f.account_id"),

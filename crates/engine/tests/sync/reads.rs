@@ -325,3 +325,62 @@ async fn sorted_pages_walk_every_user_once_in_each_order() {
             .all(|w| w[0].last_login >= w[1].last_login)
     );
 }
+
+/// Every folder's stored member and administrator counts equal the emulator's.
+async fn assert_folder_counts(b: &Bed) {
+    let view = b.emulator().view();
+    let folders = b.store.list_folders(None).await.unwrap();
+    assert_eq!(folders.len(), view.folders.len());
+    for f in &folders {
+        let v = view
+            .folders
+            .iter()
+            .find(|v| v.id.to_string() == f.id)
+            .unwrap();
+        assert_eq!(f.members as usize, v.members.len(), "{}", f.name);
+        let admins = v.members.iter().filter(|m| m.perms.can_administer).count();
+        assert_eq!(f.administrators as usize, admins, "{}", f.name);
+    }
+}
+
+#[tokio::test]
+async fn folder_counts_follow_shares_unshares_and_permission_changes() {
+    use lpgate_emulator::FolderPerms;
+    let b = bed(120, 35).await;
+    b.sync_at(t(1, 0)).await.unwrap();
+    assert_folder_counts(&b).await;
+    let view = b.emulator().view();
+    let e = b.emulator();
+    let folder = view.folders.iter().find(|f| f.members.len() >= 2).unwrap();
+    let outsider = view
+        .users
+        .iter()
+        .find(|u| !folder.members.iter().any(|m| m.username == u.username))
+        .unwrap();
+    let admin = FolderPerms {
+        readonly: false,
+        give: true,
+        can_administer: true,
+    };
+    e.share_folder(&folder.name, &outsider.username, admin)
+        .unwrap();
+    e.unshare_folder(&folder.name, &folder.members[0].username)
+        .unwrap();
+    let m = &folder.members[1];
+    e.share_folder(
+        &folder.name,
+        &m.username,
+        FolderPerms {
+            can_administer: !m.perms.can_administer,
+            ..m.perms.clone()
+        },
+    )
+    .unwrap();
+    e.share_folder("Counted Folder", &outsider.username, admin)
+        .unwrap();
+    b.sync_at(t(2, 0)).await.unwrap();
+    assert_folder_counts(&b).await;
+    let counted = b.store.list_folders(None).await.unwrap();
+    let counted = counted.iter().find(|f| f.name == "Counted Folder").unwrap();
+    assert_eq!((counted.members, counted.administrators), (1, 1));
+}

@@ -292,62 +292,75 @@ async fn results<S: Store>(
     // What is typed is matched as word prefixes through the free-text index (milliseconds
     // at any size); when that finds no one at all — a domain, a fragment inside a word — as
     // a substring of email and name (a scan, but exact).
-    let (words, text) = match q {
-        None => (None, None),
-        Some(q) => {
-            let probe = UserPageQuery {
-                words: Some(q.clone()),
-                limit: 1,
-                ..base.clone()
-            };
-            if state.store.page_user_keys(probe).await?.is_empty() {
-                (None, Some(q))
-            } else {
-                (Some(q), None)
-            }
-        }
-    };
-    let mut kept: Vec<UserRow> = Vec::new();
-    let mut scanned = 0;
-    let next_key = loop {
-        let batch = if filtered { 500 } else { PAGE };
-        let rows = state
-            .store
-            .page_users(UserPageQuery {
-                text: text.clone(),
-                words: words.clone(),
-                after: after.clone(),
-                sort,
-                offset: skip,
-                limit: batch + 1,
-                ..base.clone()
-            })
-            .await?;
-        let more = rows.len() > batch;
-        let taken = rows.len().min(batch);
-        let mut rest = false;
-        for (i, u) in rows.into_iter().take(batch).enumerate() {
-            scanned += 1;
-            skip += 1;
-            after = Some((u.account.clone(), u.email.clone()));
-            if keep(&u) {
-                kept.push(u);
-                if kept.len() == PAGE {
-                    rest = i + 1 < taken;
-                    break;
+    let (mut words, mut text) = (q, None);
+    let (from, from_skip) = (after.clone(), skip);
+    let mut kept: Vec<UserRow>;
+    let mut next_key;
+    loop {
+        kept = Vec::new();
+        after = from.clone();
+        skip = from_skip;
+        let mut scanned = 0;
+        next_key = loop {
+            let batch = if filtered { 500 } else { PAGE };
+            let rows = state
+                .store
+                .page_users(UserPageQuery {
+                    text: text.clone(),
+                    words: words.clone(),
+                    after: after.clone(),
+                    sort,
+                    offset: skip,
+                    limit: batch + 1,
+                    ..base.clone()
+                })
+                .await?;
+            let more = rows.len() > batch;
+            let taken = rows.len().min(batch);
+            let mut rest = false;
+            for (i, u) in rows.into_iter().take(batch).enumerate() {
+                scanned += 1;
+                skip += 1;
+                after = Some((u.account.clone(), u.email.clone()));
+                if keep(&u) {
+                    kept.push(u);
+                    if kept.len() == PAGE {
+                        rest = i + 1 < taken;
+                        break;
+                    }
                 }
             }
+            if kept.len() == PAGE {
+                break (rest || more).then(|| after.clone()).flatten();
+            }
+            if !more {
+                break None;
+            }
+            if scanned >= SCAN {
+                break after.clone();
+            }
+        };
+        if scanned > 0 || words.is_none() {
+            break;
         }
-        if kept.len() == PAGE {
-            break (rest || more).then(|| after.clone()).flatten();
+        // No word match from here on: the substring match instead, if no word matches at all
+        // (otherwise this is just past the last word match).
+        let anywhere = from.is_none() && from_skip == 0;
+        let none_at_all = anywhere
+            || state
+                .store
+                .page_user_keys(UserPageQuery {
+                    words: words.clone(),
+                    limit: 1,
+                    ..base.clone()
+                })
+                .await?
+                .is_empty();
+        if !none_at_all {
+            break;
         }
-        if !more {
-            break None;
-        }
-        if scanned >= SCAN {
-            break after.clone();
-        }
-    };
+        text = words.take();
+    }
     let next = next_key.map(|(a, e)| {
         let query = match sort {
             Some(_) => f.at("", &skip.to_string()),
