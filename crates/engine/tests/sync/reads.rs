@@ -372,7 +372,7 @@ async fn folder_counts_follow_shares_unshares_and_permission_changes() {
         &m.username,
         FolderPerms {
             can_administer: !m.perms.can_administer,
-            ..m.perms.clone()
+            ..m.perms
         },
     )
     .unwrap();
