@@ -73,18 +73,15 @@ fn sorted_sql(columns: Columns, q: &UserPageQuery, order: UserOrder, descending:
         sql.push_str(" AND u.account_id = (SELECT id FROM accounts WHERE name = ?)");
     }
     push_filters(&mut sql, q);
-    // (expression, whether ascending means descending values: admins first).
-    let (key, flipped) = match order {
-        UserOrder::Email => ("u.email", false),
-        UserOrder::Name => ("u.fullname COLLATE NOCASE", false),
-        UserOrder::LastLogin => ("u.last_login_at", false),
-        UserOrder::Status => ("u.status", false),
-        UserOrder::Role => ("u.admin", true),
+    // Each key has its index (`users_by_name`, `users_by_last_login`): SQLite reads along it
+    // and sorts only users with equal keys by the tie-break.
+    let key = match order {
+        UserOrder::Name => "u.fullname COLLATE NOCASE",
+        UserOrder::LastLogin => "u.last_login_at",
     };
-    let dir = |desc: bool| if desc { " DESC" } else { "" };
-    let (key_dir, tie_dir) = (dir(descending != flipped), dir(descending));
+    let dir = if descending { " DESC" } else { "" };
     sql.push_str(&format!(
-        " ORDER BY {key}{key_dir}, a.name{tie_dir}, u.email{tie_dir} LIMIT ? OFFSET ?"
+        " ORDER BY {key}{dir}, a.name{dir}, u.email{dir} LIMIT ? OFFSET ?"
     ));
     sql
 }
@@ -374,6 +371,29 @@ mod tests {
     }
 
     /// Every slice is an index range on (account, email): no full scan, no sort.
+    #[test]
+    fn sorted_pages_read_along_their_index() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::schema::migrate(&mut conn).unwrap();
+        for (order, index) in [
+            (UserOrder::Name, "users_by_name"),
+            (UserOrder::LastLogin, "users_by_last_login"),
+        ] {
+            for descending in [false, true] {
+                let q = UserPageQuery::default();
+                let sql = sorted_sql(Columns::Rows, &q, order, descending);
+                let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+                let mut rows = stmt.raw_query();
+                let mut plan = String::new();
+                while let Some(r) = rows.next().unwrap() {
+                    plan.push_str(&r.get::<_, String>(3).unwrap());
+                    plan.push('\n');
+                }
+                assert!(plan.contains(&format!("SCAN u USING INDEX {index}")), "{plan}");
+            }
+        }
+    }
+
     #[test]
     fn pages_use_the_account_email_index() {
         let mut conn = Connection::open_in_memory().unwrap();

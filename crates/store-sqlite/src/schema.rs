@@ -386,6 +386,12 @@ FROM (SELECT account_id, folder_id, COUNT(*) AS n, SUM(can_administer <> 0) AS a
       FROM folder_members GROUP BY account_id, folder_id) AS c
 WHERE c.account_id = folders.account_id AND c.folder_id = folders.id;
 "#,
+    r#"
+-- The dashboard's sortable user columns: a sorted page reads along these instead of sorting
+-- every user (100-150 ms at 100,000 users; 0.1-4 ms with them).
+CREATE INDEX users_by_name ON users(fullname COLLATE NOCASE);
+CREATE INDEX users_by_last_login ON users(last_login_at);
+"#,
 ];
 
 /// Brings the file up to the newest schema.

@@ -52,41 +52,28 @@ pub struct UserPageQuery {
     pub limit: usize,
 }
 
-/// What a user list can be sorted by, besides its (account, email) key.
+/// What a user list can be sorted by, besides its (account, email) key. Each has an index,
+/// so a sorted page reads along it instead of sorting every user (status and role are
+/// filters instead: sorting by a column of four values orders little).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UserOrder {
-    /// Email alone, across accounts.
-    Email,
     /// Full name, ignoring case.
     Name,
     /// Last login; never logged in sorts first.
     LastLogin,
-    /// Status name.
-    Status,
-    /// Admins first when ascending.
-    Role,
 }
 
 impl UserOrder {
     /// The stable lowercase name, as query strings carry it.
     pub fn as_str(self) -> &'static str {
         match self {
-            UserOrder::Email => "email",
             UserOrder::Name => "name",
             UserOrder::LastLogin => "last_login",
-            UserOrder::Status => "status",
-            UserOrder::Role => "role",
         }
     }
 
     /// Every order, for forms and validation messages.
-    pub const ALL: [UserOrder; 5] = [
-        UserOrder::Email,
-        UserOrder::Name,
-        UserOrder::LastLogin,
-        UserOrder::Status,
-        UserOrder::Role,
-    ];
+    pub const ALL: [UserOrder; 2] = [UserOrder::Name, UserOrder::LastLogin];
 
     /// Parses the stable name.
     pub fn parse(s: &str) -> Option<Self> {

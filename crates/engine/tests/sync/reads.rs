@@ -266,13 +266,10 @@ async fn sorted_pages_walk_every_user_once_in_each_order() {
             let mut want = all.clone();
             want.sort_by(|x, y| {
                 let key = match order {
-                    lpgate_store::UserOrder::Email => x.email.cmp(&y.email),
                     lpgate_store::UserOrder::Name => {
                         x.fullname.to_lowercase().cmp(&y.fullname.to_lowercase())
                     }
                     lpgate_store::UserOrder::LastLogin => x.last_login.cmp(&y.last_login),
-                    lpgate_store::UserOrder::Status => x.status.cmp(&y.status),
-                    lpgate_store::UserOrder::Role => (y.role == "admin").cmp(&(x.role == "admin")),
                 };
                 let ord = key
                     .then(x.account.cmp(&y.account))

@@ -113,11 +113,11 @@ pub struct Heading {
 
 /// The table's columns and the sort names of the sortable ones (`""` is the default order).
 const COLUMNS: [(&str, Option<&str>); 7] = [
-    ("Email", Some("email")),
+    ("Email", Some("")),
     ("Name", Some("name")),
     ("Account", Some("")),
-    ("Status", Some("status")),
-    ("Role", Some("role")),
+    ("Status", None),
+    ("Role", None),
     ("MFA", None),
     ("Last login", Some("last_login")),
 ];
