@@ -434,7 +434,12 @@ impl Store for SqliteStore {
         // A short unfiltered page is a few index ranges (about a millisecond): run it here
         // rather than pay two thread switches; filtered or long pages may scan, so they go
         // to the blocking pool.
-        if query.limit <= 256 && query.text.is_none() && query.group.is_none() {
+        if query.limit <= 256
+            && query.text.is_none()
+            && query.group.is_none()
+            && query.words.is_none()
+            && query.sort.is_none()
+        {
             return self.read_now(|c| pages::page(c, &query));
         }
         self.read("page users", move |c| pages::page(c, &query))
@@ -443,7 +448,12 @@ impl Store for SqliteStore {
 
     async fn page_user_keys(&self, query: UserPageQuery) -> StoreResult<Vec<UserKey>> {
         // Index-only reads when unfiltered; see `page_users` for which run here.
-        if query.limit <= 1001 && query.text.is_none() && query.group.is_none() {
+        if query.limit <= 1001
+            && query.text.is_none()
+            && query.group.is_none()
+            && query.words.is_none()
+            && query.sort.is_none()
+        {
             return self.read_now(|c| pages::keys(c, &query));
         }
         self.read("page user keys", move |c| pages::keys(c, &query))

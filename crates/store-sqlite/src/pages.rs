@@ -73,12 +73,21 @@ fn sorted_sql(columns: Columns, q: &UserPageQuery, order: UserOrder, descending:
         sql.push_str(" AND u.account_id = (SELECT id FROM accounts WHERE name = ?)");
     }
     push_filters(&mut sql, q);
-    // Each key has its index (`users_by_name`, `users_by_last_login`): SQLite reads along it
-    // and sorts only users with equal keys by the tie-break.
-    let key = match order {
-        UserOrder::Name => "u.fullname COLLATE NOCASE",
-        UserOrder::LastLogin => "u.last_login_at",
+    // Each key has its index: SQLite reads along it and sorts only users with equal keys by
+    // the tie-break. Named (`INDEXED BY`) unless a selective filter leaves few users to sort:
+    // without statistics SQLite 3.54 prefers scanning the (account, email) index and sorting
+    // all 100,000 users (330 ms against 2 ms).
+    let (key, index) = match order {
+        UserOrder::Name => ("u.fullname COLLATE NOCASE", "users_by_name"),
+        UserOrder::LastLogin => ("u.last_login_at", "users_by_last_login"),
     };
+    if q.words.is_none() && q.text.is_none() && q.group.is_none() {
+        sql = sql.replacen(
+            "FROM users u ",
+            &format!("FROM users u INDEXED BY {index} "),
+            1,
+        );
+    }
     let dir = if descending { " DESC" } else { "" };
     sql.push_str(&format!(
         " ORDER BY {key}{dir}, a.name{dir}, u.email{dir} LIMIT ? OFFSET ?"
@@ -389,7 +398,10 @@ mod tests {
                     plan.push_str(&r.get::<_, String>(3).unwrap());
                     plan.push('\n');
                 }
-                assert!(plan.contains(&format!("SCAN u USING INDEX {index}")), "{plan}");
+                assert!(
+                    plan.contains(&format!("SCAN u USING INDEX {index}")),
+                    "{plan}"
+                );
             }
         }
     }
