@@ -97,12 +97,17 @@ for e in emails[:20]:
     local = e.split("@")[0]
     typed += [f"/ui/users?q={urllib.parse.quote(local[:k])}" for k in range(1, len(local) + 1)]
 rows.append(measure("search-as-you-type", typed, {"HX-Request": "true"}) + (30,))
-# What no word starts with: the substring fallback, a scan of every user (a typo, a fragment
-# inside a word).
+# What no word starts with (a typo, a fragment inside a word): answered from the index,
+# with a link to look inside addresses and names — that scan, on request, has no target.
 rows.append(measure("search, no word match", ["/ui/users?q=qzx", "/ui/users?q=xqzv"],
                     {"HX-Request": "true"}) + (30,))
+rows.append(measure("search inside (asked)", ["/ui/users?q=qzx&match=substring"],
+                    {"HX-Request": "true"}) + (None,))
 fail = False
 for name, p50, p95, target in rows:
+    if target is None:
+        print(f"{name:22} p50 {p50:7.2f} ms   p95 {p95:7.2f} ms   (a scan on request: no target)")
+        continue
     ok = p95 < target
     fail |= not ok
     print(f"{name:22} p50 {p50:7.2f} ms   p95 {p95:7.2f} ms   (target p95 < {target} ms) {'ok' if ok else 'OVER'}")

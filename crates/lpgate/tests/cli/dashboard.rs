@@ -563,8 +563,25 @@ async fn dashboard_users_sort_by_any_column_and_search_by_words_or_text() {
             "{n} does not match {typed}"
         );
     }
-    // …and what no word starts with (the domain) as a substring of the address instead.
+    // …and what no word starts with (the domain) is offered as a substring search, which
+    // finds it inside the addresses.
     let domain = &email[email.find('@').unwrap() + 1..];
     let r = a.htmx(&format!("/ui/users?q={domain}")).await;
+    assert!(listed(&r.body).is_empty(), "{}", r.body);
+    assert!(r.body.contains("No user matches"), "{}", r.body);
+    let inside = format!("/ui/users?q={domain}&match=substring");
+    assert!(
+        r.body
+            .replace("&amp;", "&")
+            .replace("&#38;", "&")
+            .contains(&inside),
+        "{}",
+        r.body
+    );
+    let r = a.htmx(&inside).await;
     assert_eq!(listed(&r.body).len(), 50, "{}", r.body);
+    assert!(listed(&r.body).iter().all(|(e, _)| e.ends_with(domain)));
+    let r = a.get("/ui/users?q=x&match=regex").await;
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("match: unknown value"), "{}", r.body);
 }

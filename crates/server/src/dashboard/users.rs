@@ -52,6 +52,10 @@ pub struct Filters {
     /// With `sort`: rows skipped.
     #[serde(default)]
     pub offset: String,
+    /// `substring` to match `q` inside addresses and names (a scan) instead of as word
+    /// prefixes (the free-text index).
+    #[serde(default, rename = "match")]
+    pub matching: String,
 }
 
 impl Filters {
@@ -77,6 +81,7 @@ impl Filters {
             ("cursor", cursor),
             ("sort", sort),
             ("offset", offset),
+            ("match", self.matching.as_str()),
         ];
         let kept: Vec<(&str, &str)> = pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect();
         serde_urlencoded::to_string(kept).unwrap_or_default()
@@ -163,6 +168,8 @@ struct Results {
     users: Vec<Line>,
     next: Option<String>,
     first: Option<String>,
+    /// When typed words start no word of anyone: the link that looks inside instead.
+    inside: Option<String>,
 }
 
 /// `GET /ui/users`.
@@ -290,77 +297,67 @@ async fn results<S: Store>(
         ..UserPageQuery::default()
     };
     // What is typed is matched as word prefixes through the free-text index (milliseconds
-    // at any size); when that finds no one at all — a domain, a fragment inside a word — as
-    // a substring of email and name (a scan, but exact).
-    let (mut words, mut text) = (q, None);
-    let (from, from_skip) = (after.clone(), skip);
-    let mut kept: Vec<UserRow>;
-    let mut next_key;
-    loop {
-        kept = Vec::new();
-        after = from.clone();
-        skip = from_skip;
-        let mut scanned = 0;
-        next_key = loop {
-            let batch = if filtered { 500 } else { PAGE };
-            let rows = state
-                .store
-                .page_users(UserPageQuery {
-                    text: text.clone(),
-                    words: words.clone(),
-                    after: after.clone(),
-                    sort,
-                    offset: skip,
-                    limit: batch + 1,
-                    ..base.clone()
-                })
-                .await?;
-            let more = rows.len() > batch;
-            let taken = rows.len().min(batch);
-            let mut rest = false;
-            for (i, u) in rows.into_iter().take(batch).enumerate() {
-                scanned += 1;
-                skip += 1;
-                after = Some((u.account.clone(), u.email.clone()));
-                if keep(&u) {
-                    kept.push(u);
-                    if kept.len() == PAGE {
-                        rest = i + 1 < taken;
-                        break;
-                    }
+    // at any size); as a substring of email and name (exact, but a scan of every user) only
+    // when asked with `match=substring` — the list offers it when no word matches.
+    let (words, text) = match f.matching.as_str() {
+        "" => (q, None),
+        "substring" => (None, q),
+        other => {
+            return Err(ApiError::invalid(
+                "match",
+                format!("unknown value {other:?}; give substring or nothing"),
+            ));
+        }
+    };
+    let mut kept: Vec<UserRow> = Vec::new();
+    let mut scanned = 0;
+    let next_key = loop {
+        let batch = if filtered { 500 } else { PAGE };
+        let rows = state
+            .store
+            .page_users(UserPageQuery {
+                text: text.clone(),
+                words: words.clone(),
+                after: after.clone(),
+                sort,
+                offset: skip,
+                limit: batch + 1,
+                ..base.clone()
+            })
+            .await?;
+        let more = rows.len() > batch;
+        let taken = rows.len().min(batch);
+        let mut rest = false;
+        for (i, u) in rows.into_iter().take(batch).enumerate() {
+            scanned += 1;
+            skip += 1;
+            after = Some((u.account.clone(), u.email.clone()));
+            if keep(&u) {
+                kept.push(u);
+                if kept.len() == PAGE {
+                    rest = i + 1 < taken;
+                    break;
                 }
             }
-            if kept.len() == PAGE {
-                break (rest || more).then(|| after.clone()).flatten();
-            }
-            if !more {
-                break None;
-            }
-            if scanned >= SCAN {
-                break after.clone();
-            }
+        }
+        if kept.len() == PAGE {
+            break (rest || more).then(|| after.clone()).flatten();
+        }
+        if !more {
+            break None;
+        }
+        if scanned >= SCAN {
+            break after.clone();
+        }
+    };
+    let first_page = f.cursor.is_empty() && start == 0;
+    let inside = (words.is_some() && scanned == 0 && first_page).then(|| {
+        let substring = Filters {
+            matching: "substring".into(),
+            ..f.clone()
         };
-        if scanned > 0 || words.is_none() {
-            break;
-        }
-        // No word match from here on: the substring match instead, if no word matches at all
-        // (otherwise this is just past the last word match).
-        let anywhere = from.is_none() && from_skip == 0;
-        let none_at_all = anywhere
-            || state
-                .store
-                .page_user_keys(UserPageQuery {
-                    words: words.clone(),
-                    limit: 1,
-                    ..base.clone()
-                })
-                .await?
-                .is_empty();
-        if !none_at_all {
-            break;
-        }
-        text = words.take();
-    }
+        format!("/ui/users?{}", substring.at("", ""))
+    });
     let next = next_key.map(|(a, e)| {
         let query = match sort {
             Some(_) => f.at("", &skip.to_string()),
@@ -371,6 +368,7 @@ async fn results<S: Store>(
     let first = (!f.cursor.is_empty() || start > 0).then(|| format!("/ui/users?{}", f.at("", "")));
     Ok(Results {
         headings: headings(f),
+        inside,
         users: kept.iter().map(line).collect(),
         next,
         first,
