@@ -581,6 +581,23 @@ async fn dashboard_users_sort_by_any_column_and_search_by_words_or_text() {
     let r = a.htmx(&inside).await;
     assert_eq!(listed(&r.body).len(), 50, "{}", r.body);
     assert!(listed(&r.body).iter().all(|(e, _)| e.ends_with(domain)));
+    // Shared folders list their member and administrator counts (kept by the sync), in
+    // slices; past the end is an empty slice.
+    let (_, folders) = get(&server, Some(&admin), "/v1/folders").await;
+    let folder = &folders["result"][0];
+    let page = a.get("/ui/folders").await.body;
+    assert!(page.contains("<th scope=\"col\">Administrators</th>"), "{page}");
+    let row = format!(
+        "<td>{}</td><td>{}</td><td>{}</td>",
+        folder["name"].as_str().unwrap(),
+        folder["members"],
+        folder["administrators"]
+    );
+    assert!(page.contains(&row), "{row} in {page}");
+    assert!(!page.contains("rel=\"next\""));
+    let past = a.get("/ui/folders?from=100000").await;
+    assert_eq!(past.status, 200);
+    assert!(!past.body.contains(&row));
     let r = a.get("/ui/users?q=x&match=regex").await;
     assert_eq!(r.status, 400);
     assert!(r.body.contains("match: unknown value"), "{}", r.body);

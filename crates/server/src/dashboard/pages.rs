@@ -107,6 +107,28 @@ pub struct ListParams {
 
 const PAGE: usize = 100;
 
+/// Rows per page of the groups and shared folders lists: the store reads them whole (their
+/// counts are kept per row), the page renders one slice — 5,000 folders rendered at once
+/// took 30–55 ms.
+const LIST_PAGE: usize = 500;
+
+/// `?from=N`: where a page of a whole-list page starts.
+#[derive(Deserialize, Default)]
+pub struct From {
+    from: Option<usize>,
+}
+
+impl Table {
+    /// Keeps `rows[from..from + LIST_PAGE]` and links the next slice.
+    fn slice<T>(&mut self, path: &str, rows: Vec<T>, from: Option<usize>) -> Vec<T> {
+        let from = from.unwrap_or(0);
+        if rows.len() > from + LIST_PAGE {
+            self.next = Some(format!("{path}?from={}", from + LIST_PAGE));
+        }
+        rows.into_iter().skip(from).take(LIST_PAGE).collect()
+    }
+}
+
 fn respond(r: Result<Response, ApiError>) -> Response {
     r.unwrap_or_else(error_page)
 }
@@ -314,6 +336,7 @@ async fn trend<S: Store>(state: &AppState<S>, v: &Viewer) -> Result<String, ApiE
 pub async fn groups<S: Store>(
     State(state): State<AppState<S>>,
     Extension(v): Extension<Viewer>,
+    Query(at): Query<From>,
 ) -> Response {
     respond(
         async {
@@ -326,7 +349,7 @@ pub async fn groups<S: Store>(
                 "Groups with their member counts; a group's name lists its members.",
                 vec!["Account", "Group", "Members"],
             );
-            for g in rows {
+            for g in t.slice("/ui/groups", rows, at.from) {
                 let href = format!(
                     "/ui/users?{}",
                     serde_urlencoded::to_string([("account", &g.account), ("group", &g.name)])
@@ -348,18 +371,28 @@ pub async fn groups<S: Store>(
 pub async fn folders<S: Store>(
     State(state): State<AppState<S>>,
     Extension(v): Extension<Viewer>,
+    Query(at): Query<From>,
 ) -> Response {
     respond(async {
         let rows = state.store.list_folders(v.caller.account_filter(None)).await?;
         let mut t = Table::new(
             Chrome::new(&v, "folders", "Shared folders"),
             "Shared folders; each user's page lists the folders they share and their permissions.",
-            vec!["Account", "Folder", "Deleted", "Security score"],
+            vec![
+                "Account",
+                "Folder",
+                "Members",
+                "Administrators",
+                "Deleted",
+                "Security score",
+            ],
         );
-        for f in rows {
+        for f in t.slice("/ui/folders", rows, at.from) {
             t.push(vec![
                 Cell::of(&f.account),
                 Cell::of(&f.name),
+                Cell::of(f.members),
+                Cell::of(f.administrators),
                 Cell::of(if f.deleted { "yes" } else { "no" }),
                 Cell::of(f.score.map(|s| format!("{s:.1}")).unwrap_or_default()),
             ]);
