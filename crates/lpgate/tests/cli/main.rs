@@ -11,6 +11,7 @@ mod dashboard;
 mod dashboard_browser;
 mod demo;
 mod helpers;
+mod hostile;
 mod listing;
 mod notifications;
 mod openapi;
