@@ -19,6 +19,7 @@ mod report;
 mod schedule;
 mod scim;
 mod scim_quirks;
+mod secrets;
 mod serve;
 mod serve_metrics;
 mod serve_reads;
