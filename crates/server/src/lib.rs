@@ -11,6 +11,8 @@ mod body;
 mod conn;
 mod dashboard;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod health;
 mod metrics;
 mod ops;
