@@ -94,13 +94,14 @@ fn forms(secret: &str) -> Vec<Vec<u8>> {
         base64::engine::general_purpose::URL_SAFE_NO_PAD,
     ];
     let mut raw: Vec<Vec<u8>> = vec![secret.as_bytes().to_vec()];
-    let hex_decoded: Option<Vec<u8>> =
-        (secret.len() % 2 == 0 && secret.bytes().all(|b| b.is_ascii_hexdigit())).then(|| {
-            (0..secret.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&secret[i..i + 2], 16).unwrap())
-                .collect()
-        });
+    let hex_decoded: Option<Vec<u8>> = (secret.len().is_multiple_of(2)
+        && secret.bytes().all(|b| b.is_ascii_hexdigit()))
+    .then(|| {
+        (0..secret.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&secret[i..i + 2], 16).unwrap())
+            .collect()
+    });
     raw.extend(hex_decoded);
     let mut out = Vec::new();
     for bytes in raw {
