@@ -676,6 +676,18 @@ async fn slow_clients_are_cut_off_and_others_are_served() {
     assert!(got.is_some(), "a stalled request kept its connection open");
     assert!(started.elapsed() < Duration::from_secs(4));
 
+    // A kept-alive connection left idle after its answer is closed at the same deadline.
+    let mut idle = TcpStream::connect(&addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let got = read_until_closed(&mut idle, Duration::from_secs(6))
+        .await
+        .expect("an idle kept-alive connection stayed open");
+    assert!(got.starts_with("HTTP/1.1 200"), "{got}");
+    assert!(started.elapsed() < Duration::from_secs(4));
+
     // Headers trickled a byte at a time: the deadline runs from the first byte, so feeding
     // it does not extend it.
     let mut trickle = TcpStream::connect(&addr).await.unwrap();
