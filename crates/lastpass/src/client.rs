@@ -930,3 +930,53 @@ impl Accumulator {
         }
     }
 }
+
+/// Every reply parser of the client on one body, as the commands read their replies, with a
+/// provisioning hash to mask (fuzzing and its corpus tests: see [`crate::fuzzing`]).
+pub(crate) fn parse_every_reply(bytes: &[u8], secret: &str) {
+    let listing = "getuserdata";
+    if let Ok(reply) = decode::<UserDataReply>(listing, bytes, secret)
+        && check_reply(
+            listing,
+            reply.status.as_deref(),
+            &reply.errors,
+            &reply.error,
+        )
+        .is_ok()
+    {
+        let total = reply.total;
+        let mut acc = Accumulator::default();
+        acc.add(reply);
+        let _ = acc.finish(total.unwrap_or(0));
+    }
+    let _ = parse_folders("getsfdata", bytes, secret);
+    if let Ok(reply) = decode::<ReportingReply>("reporting", bytes, secret) {
+        let _ = check_reply(
+            "reporting",
+            reply.status.as_deref(),
+            &reply.errors,
+            &reply.error,
+        );
+    }
+    if let Ok(reply) = decode::<ExpiredReply>("expiredmasterpwlist", bytes, secret) {
+        let _ = check_reply(
+            "expiredmasterpwlist",
+            reply.status.as_deref(),
+            &reply.errors,
+            &reply.error,
+        );
+    }
+    if let Ok(reply) = decode::<PushReply>("pushsitestousers", bytes, secret) {
+        let _ = StatusReply {
+            status: reply.status,
+            errors: reply.errors,
+            error: reply.error,
+        }
+        .into_outcome("pushsitestousers");
+    }
+    let _ = decode::<ToggleReply>("disableusers", bytes, secret);
+    if let Ok(reply) = decode::<StatusReply>("batchadd", bytes, secret) {
+        let _ = reply.into_outcome("batchadd");
+    }
+    let _ = crate::transport::xml_rc(bytes);
+}

@@ -30,6 +30,8 @@ mod client;
 mod config;
 mod credentials;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod lenient;
 mod transport;
 pub mod types;

@@ -23,6 +23,11 @@ max_shrink_share = 0.5
 bind = "127.0.0.1:8080"
 # Request bodies larger than this many bytes are refused with 413 before they are read.
 max_body_bytes = 1048576
+# A client must send a request's headers within this many seconds of its first byte, or the
+# connection is closed (slow clients cannot hold connections open)...
+header_timeout_secs = 10.0
+# ...and its body within this many seconds of the headers, or it gets 408 request_timeout.
+body_timeout_secs = 30.0
 
 [query]
 # `lpgate query` (and the API) cancels a query after this many seconds...
@@ -310,13 +315,32 @@ pub struct ServeConfig {
     pub bind: String,
     /// Largest request body accepted (bytes).
     pub max_body_bytes: usize,
+    /// Seconds a client may take to send a request's headers.
+    pub header_timeout_secs: f64,
+    /// Seconds a client may take to send a request's body.
+    pub body_timeout_secs: f64,
 }
+
+impl ServeConfig {
+    /// The read deadlines `lpgate serve` applies to clients.
+    pub fn timeouts(&self) -> lpgate_server::Timeouts {
+        lpgate_server::Timeouts {
+            header: std::time::Duration::from_secs_f64(self.header_timeout_secs),
+            body: std::time::Duration::from_secs_f64(self.body_timeout_secs),
+        }
+    }
+}
+
+/// Smallest and largest `[serve] header_timeout_secs` and `body_timeout_secs`.
+pub const READ_TIMEOUTS: std::ops::RangeInclusive<f64> = 0.1..=3600.0;
 
 impl Default for ServeConfig {
     fn default() -> Self {
         ServeConfig {
             bind: "127.0.0.1:8080".into(),
             max_body_bytes: lpgate_server::MAX_BODY_BYTES,
+            header_timeout_secs: 10.0,
+            body_timeout_secs: 30.0,
         }
     }
 }
@@ -385,7 +409,7 @@ impl NotificationsConfig {
                 ),
                 (Some(s), None) => Some(s.clone()),
                 (None, Some(f)) => Some(
-                    std::fs::read_to_string(f)
+                    read_secret_file(f)
                         .with_context(|| {
                             format!(
                                 "notifications.channels {:?}: failed to read secret_file {}",
@@ -412,6 +436,23 @@ impl NotificationsConfig {
         routing.validate()?;
         Ok(routing)
     }
+}
+
+/// The largest secret file read (a webhook secret is a few dozen bytes; a path to a device
+/// or a huge file is an error, not an endless read).
+pub const MAX_SECRET_FILE: u64 = 64 * 1024;
+
+/// A secret file's text, at most [`MAX_SECRET_FILE`] bytes.
+pub fn read_secret_file(path: &Path) -> anyhow::Result<String> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_SECRET_FILE + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_SECRET_FILE {
+        anyhow::bail!("the file is larger than {MAX_SECRET_FILE} bytes");
+    }
+    Ok(text)
 }
 
 /// `[sync]`.
@@ -447,11 +488,21 @@ impl Config {
     pub fn load_effective(path: &Path) -> anyhow::Result<(Self, toml::Value)> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("Failed to read {}", path.display()))?;
-        let mut value: toml::Value = toml::from_str(&text)
+        Self::from_text(&text, path, std::env::vars())
+    }
+
+    /// [`Config::load_effective`] on the file's text (`path` names it in errors), with
+    /// `vars` as the environment.
+    pub fn from_text(
+        text: &str,
+        path: &Path,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<(Self, toml::Value)> {
+        let mut value: toml::Value = toml::from_str(text)
             .with_context(|| format!("Invalid configuration in {}", path.display()))?;
         let defaults: toml::Value = toml::from_str(DEFAULT_CONFIG)
             .context("the built-in default configuration does not parse")?;
-        crate::config_env::apply(&mut value, &defaults, std::env::vars())
+        crate::config_env::apply(&mut value, &defaults, vars)
             .context("Invalid configuration in the environment")?;
         let config: Config = value.clone().try_into().with_context(|| {
             format!(
@@ -488,6 +539,19 @@ impl Config {
                 BODY_LIMITS.start(),
                 BODY_LIMITS.end()
             );
+        }
+        for (key, secs) in [
+            ("header_timeout_secs", config.serve.header_timeout_secs),
+            ("body_timeout_secs", config.serve.body_timeout_secs),
+        ] {
+            if !READ_TIMEOUTS.contains(&secs) {
+                anyhow::bail!(
+                    "{}: invalid serve.{key} {secs}: expected {} to {} seconds",
+                    path.display(),
+                    READ_TIMEOUTS.start(),
+                    READ_TIMEOUTS.end()
+                );
+            }
         }
         if config.query.timeout_secs.is_nan()
             || config.query.timeout_secs <= 0.0

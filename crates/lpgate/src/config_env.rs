@@ -141,6 +141,8 @@ pub fn masked(v: &Value) -> Value {
                         && !k.ends_with("_file");
                     let v = if secret && v.is_str() {
                         Value::String("********".into())
+                    } else if let (true, Some(url)) = (k.ends_with("url"), v.as_str()) {
+                        Value::String(masked_url(url))
                     } else {
                         masked(v)
                     };
@@ -150,6 +152,18 @@ pub fn masked(v: &Value) -> Value {
         ),
         Value::Array(a) => Value::Array(a.iter().map(masked).collect()),
         other => other.clone(),
+    }
+}
+
+/// A URL with its path and query hidden: a Slack webhook's path is its secret, and other
+/// receivers put tokens there too. The scheme, host and port stay (they say where it goes).
+fn masked_url(url: &str) -> String {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find(['/', '?', '#']) {
+        Some(i) if url.len() > after_scheme + i + 1 => {
+            format!("{}/********", &url[..after_scheme + i])
+        }
+        _ => url.to_string(),
     }
 }
 
@@ -227,5 +241,15 @@ mod tests {
             !m.contains("hunter2") && m.contains("********") && m.contains("/run/s"),
             "{m}"
         );
+        assert_eq!(
+            masked_url("https://hooks.slack.com/services/T1/B2/xyz"),
+            "https://hooks.slack.com/********"
+        );
+        assert_eq!(
+            masked_url("http://h:8080/?token=t"),
+            "http://h:8080/********"
+        );
+        assert_eq!(masked_url("http://h:8080/"), "http://h:8080/");
+        assert_eq!(masked_url("http://h:8080"), "http://h:8080");
     }
 }

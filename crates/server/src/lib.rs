@@ -8,8 +8,11 @@
 
 mod auth;
 mod body;
+mod conn;
 mod dashboard;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod health;
 mod metrics;
 mod ops;
@@ -21,14 +24,12 @@ mod state;
 mod usercache;
 mod v1;
 
-use std::future::Future;
-use std::net::SocketAddr;
-
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use lpgate_store::Store;
 
 pub use auth::Caller;
+pub use conn::{Timeouts, serve};
 pub use error::ApiError;
 pub use ops::{ActSettings, Operations};
 pub use scim::{DeleteMode, ScimSettings, ScimWrite};
@@ -60,19 +61,4 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
         .layer(axum::Extension(BodyLimit(state.max_body_bytes)))
         .with_state(state)
-}
-
-/// Serves `router` on `listener` until `shutdown` completes, then lets in-flight requests
-/// finish. Client addresses reach the handlers (the rate limiter keys on them).
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
 }

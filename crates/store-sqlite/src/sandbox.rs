@@ -17,14 +17,23 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::views;
 
-/// The largest string or blob a query may build (a `randomblob(1e9)` is refused).
-const MAX_VALUE_BYTES: i32 = 16 * 1024 * 1024;
+/// The largest string or blob a query may build (a `randomblob(1e9)` is refused). Small, as
+/// no stored value comes near it: SQLite's sort merges hold one row per spilled run in
+/// memory, so the row size bounds what an ORDER BY over generated rows can take.
+const MAX_VALUE_BYTES: i32 = 1024 * 1024;
+
+/// The most bytes of values one result may hold: the rows are kept in memory and then sent
+/// as one JSON document, so without this a query of `hex(randomblob(…))` rows could fill the
+/// server's memory before its time limit.
+pub const MAX_RESULT_BYTES: usize = 32 * 1024 * 1024;
 
 /// A query connection with the views installed and the authorizer armed.
 pub struct QueryConn {
     conn: Connection,
     /// While set, the authorizer lets lpgate's own statements (scope changes) through.
     trusted: Arc<AtomicBool>,
+    /// Set while the views are confined to one account.
+    scoped: Arc<AtomicBool>,
 }
 
 impl QueryConn {
@@ -37,7 +46,12 @@ impl QueryConn {
                 | OpenFlags::SQLITE_OPEN_URI,
         )?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.execute_batch("PRAGMA temp_store = MEMORY;")?;
+        // Sorts and temporary results larger than the page cache (16 MiB) spill to a temporary
+        // file instead of growing in memory (an ORDER BY over generated rows would otherwise
+        // hold them all in RAM until the time limit).
+        conn.execute_batch(
+            "PRAGMA temp_store = FILE; PRAGMA cache_size = -16384; PRAGMA mmap_size = 0;",
+        )?;
         conn.execute_batch(views::CREATE)?;
         // No write at all, not even to `temp`, except lpgate's own scope changes.
         conn.execute_batch("PRAGMA query_only = ON;")?;
@@ -45,14 +59,19 @@ impl QueryConn {
         conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0)?;
         conn.set_limit(Limit::SQLITE_LIMIT_SQL_LENGTH, 1024 * 1024)?;
         let trusted = Arc::new(AtomicBool::new(false));
-        let flag = trusted.clone();
+        let scoped = Arc::new(AtomicBool::new(false));
+        let (flag, confined) = (trusted.clone(), scoped.clone());
         conn.authorizer(Some(move |ctx: AuthContext<'_>| {
             if flag.load(Ordering::Relaxed) {
                 return Authorization::Allow;
             }
-            authorize(&ctx)
+            authorize(&ctx, confined.load(Ordering::Relaxed))
         }))?;
-        Ok(QueryConn { conn, trusted })
+        Ok(QueryConn {
+            conn,
+            trusted,
+            scoped,
+        })
     }
 
     /// Runs one request.
@@ -111,6 +130,7 @@ impl QueryConn {
         let mut rows = stmt.raw_query();
         let mut out = Vec::new();
         let mut truncated = false;
+        let mut bytes = 0usize;
         loop {
             let row = match rows.next() {
                 Ok(Some(r)) => r,
@@ -124,7 +144,17 @@ impl QueryConn {
             }
             let mut values = Vec::with_capacity(width);
             for i in 0..width {
-                values.push(to_json(row.get_ref(i).map_err(refused)?));
+                let value = row.get_ref(i).map_err(refused)?;
+                bytes = bytes.saturating_add(size_of_value(&value));
+                if bytes > MAX_RESULT_BYTES {
+                    return Err(StoreError::QueryRefused(format!(
+                        "the result is larger than {} MiB (after {} rows): select fewer rows \
+                         or columns, or shorter values",
+                        MAX_RESULT_BYTES / (1024 * 1024),
+                        out.len()
+                    )));
+                }
+                values.push(to_json(value));
             }
             out.push(values);
         }
@@ -145,6 +175,7 @@ impl QueryConn {
                     .execute("UPDATE temp.lpgate_scope SET account_id = ?1", [account])
             })
             .and_then(|_| self.conn.execute_batch("PRAGMA query_only = ON;"));
+        self.scoped.store(account.is_some(), Ordering::Relaxed);
         self.trusted.store(false, Ordering::Relaxed);
         r.map_err(internal)
     }
@@ -152,8 +183,8 @@ impl QueryConn {
 
 /// The policy: SELECT, functions, recursive CTEs, reads of the views, of `temp` and of CTEs,
 /// and reads of `main` only from inside a view. Everything else (writes, DDL, ATTACH, PRAGMA,
-/// transactions…) is denied.
-fn authorize(ctx: &AuthContext<'_>) -> Authorization {
+/// transactions…) is denied. `scoped`: the views show one account only.
+fn authorize(ctx: &AuthContext<'_>, scoped: bool) -> Authorization {
     match ctx.action {
         AuthAction::Select | AuthAction::Recursive => Authorization::Allow,
         AuthAction::Function { function_name } => {
@@ -175,8 +206,13 @@ fn authorize(ctx: &AuthContext<'_>) -> Authorization {
             // No database: a common table expression or subquery result, not a table. An
             // empty column: SQLite checking a table's rows without reading a column (a
             // flattened view's COUNT(*) reports its joined tables so, without the view's name).
+            // When confined to one account, only for `accounts`, which every view joins by id,
+            // and `hr_people`, which belongs to no account: `COUNT(*) FROM main.users` would
+            // count every account's rows.
             let harmless = matches!(ctx.database_name, None | Some("temp"))
-                || (column_name.is_empty() && table_name != "sqlite_master");
+                || (column_name.is_empty()
+                    && table_name != "sqlite_master"
+                    && (!scoped || matches!(table_name, "accounts" | "hr_people")));
             if from_view || harmless {
                 Authorization::Allow
             } else {
@@ -202,6 +238,14 @@ fn bind_json(
         },
         Value::String(s) => stmt.raw_bind_parameter(i, s.as_str()),
         other => stmt.raw_bind_parameter(i, other.to_string()),
+    }
+}
+
+/// About what a value costs in the result (blobs are shown as their size only).
+fn size_of_value(v: &ValueRef<'_>) -> usize {
+    match v {
+        ValueRef::Text(t) => t.len() + 8,
+        _ => 16,
     }
 }
 

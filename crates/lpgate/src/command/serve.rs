@@ -59,9 +59,14 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     });
     let mut server_stop = stop_rx;
     println!("lpgate serving on http://{addr}");
-    let server = serve(listener, app, async move {
-        let _ = server_stop.wait_for(|stop| *stop).await;
-    });
+    let server = serve(
+        listener,
+        app,
+        async move {
+            let _ = server_stop.wait_for(|stop| *stop).await;
+        },
+        ctx.config.serve.timeouts(),
+    );
     let (served, ()) = tokio::join!(server, scheduler);
     // Syncs started through the API run on after their request: finish them too.
     state.wait_for_syncs().await;

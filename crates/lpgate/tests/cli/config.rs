@@ -62,6 +62,16 @@ async fn serve_settings_are_checked() {
             "serve.max_body_bytes 10",
         ),
         ("LPGATE_SERVE_BIND", "nowhere", "serve.bind \"nowhere\""),
+        (
+            "LPGATE_SERVE_HEADER_TIMEOUT_SECS",
+            "0.0",
+            "serve.header_timeout_secs 0",
+        ),
+        (
+            "LPGATE_SERVE_BODY_TIMEOUT_SECS",
+            "86400.0",
+            "serve.body_timeout_secs 86400",
+        ),
     ] {
         let mut c = e.cmd(&["config", "show"]);
         c.env(var, value);
@@ -73,7 +83,10 @@ async fn serve_settings_are_checked() {
     }
     let shown = e.ok(&["config", "show"]).await;
     assert!(
-        shown.contains("[serve]") && shown.contains("max_body_bytes = 1048576"),
+        shown.contains("[serve]")
+            && shown.contains("max_body_bytes = 1048576")
+            && shown.contains("header_timeout_secs = 10.0")
+            && shown.contains("body_timeout_secs = 30.0"),
         "{shown}"
     );
 }

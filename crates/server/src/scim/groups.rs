@@ -150,14 +150,14 @@ pub async fn show<S: Store>(
 }
 
 /// What a Group body asks for.
-struct GroupInput {
+pub(super) struct GroupInput {
     name: String,
     external_id: Option<String>,
     /// Member user ids, when `members` was given.
     members: Option<BTreeSet<i64>>,
 }
 
-fn group_input(doc: &Value) -> Result<GroupInput, ScimError> {
+pub(super) fn group_input(doc: &Value) -> Result<GroupInput, ScimError> {
     if !doc.is_object() {
         return Err(ScimError::invalid_syntax("a Group must be a JSON object"));
     }

@@ -10,6 +10,7 @@
 mod cache;
 mod error;
 mod filter;
+pub(crate) mod fuzz;
 mod groups;
 mod patch;
 mod resource;

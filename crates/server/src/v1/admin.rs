@@ -142,7 +142,7 @@ async fn check_credentials(ops: &Ops, row: &AccountRow) -> Result<u64, ApiError>
 /// An account to link.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateBody {
+pub(super) struct CreateBody {
     /// Unique name, its id in the API: 1-64 letters, digits, `-` or `_`.
     name: String,
     /// Company ID.
@@ -270,7 +270,7 @@ async fn create<S: Store>(
 /// What to change; fields left out stay as they are.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct UpdateBody {
+pub(super) struct UpdateBody {
     /// A new name: 1-64 letters, digits, `-` or `_`.
     #[serde(default)]
     name: Option<String>,
@@ -606,7 +606,7 @@ async fn run<S: Store>(
 /// One Enterprise API call.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ProxyBody {
+pub(super) struct ProxyBody {
     /// The Enterprise API command (`getuserdata`…): 1-64 letters, digits or underscores.
     cmd: String,
     /// Its `data`, sent as given.

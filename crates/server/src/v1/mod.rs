@@ -6,6 +6,7 @@ pub(crate) mod admin;
 mod changes;
 mod directory;
 mod findings;
+pub(crate) mod fuzz;
 mod groups;
 pub(crate) mod openapi;
 pub(crate) mod plans;

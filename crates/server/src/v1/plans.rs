@@ -47,11 +47,11 @@ const MAX_ACTIONS: usize = 10_000;
 /// Actions to plan on one account.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PlanBody {
+pub(super) struct PlanBody {
     /// The account (by name).
     account: String,
     /// The actions, 1 to 10000.
-    actions: Vec<ActionBody>,
+    pub(super) actions: Vec<ActionBody>,
     /// Act on administrators too (needs an admin token).
     #[serde(default)]
     allow_admins: bool,
@@ -60,7 +60,7 @@ struct PlanBody {
 /// One action on one user, as `lpgate plan` takes it.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ActionBody {
+pub(super) struct ActionBody {
     /// `provision`, `update`, `suspend`, `remove`, `deprovision`, `uninvite`, `enable`,
     /// `reinvite`, `reset-password`, `require-password-change`, `reset-mfa`, `add-to-group`,
     /// `remove-from-group`.
@@ -92,7 +92,7 @@ struct ActionBody {
 }
 
 /// The engine's actions, one per (action, user, group) as `lpgate plan` makes them.
-fn actions(body: Vec<ActionBody>) -> Result<Vec<Action>, ApiError> {
+pub(super) fn actions(body: Vec<ActionBody>) -> Result<Vec<Action>, ApiError> {
     if body.is_empty() {
         return Err(invalid_body(Some("actions"), "give at least one action"));
     }
@@ -294,7 +294,7 @@ async fn show<S: Store>(
 /// Who approves.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ApproveBody {
+pub(super) struct ApproveBody {
     /// The approver's name (1-200 characters), recorded in the audit log.
     by: String,
 }

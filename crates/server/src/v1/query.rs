@@ -29,7 +29,7 @@ const MAX_SQL: usize = 100_000;
 /// One read-only SQL statement.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct QueryBody {
+pub(super) struct QueryBody {
     /// The SQL: one statement, at most 100000 bytes.
     sql: String,
     /// Seconds before it is stopped: more than 0, at most the configured timeout (the default).
