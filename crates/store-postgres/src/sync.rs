@@ -451,7 +451,7 @@ async fn copy_users(
     }
     let ids: Vec<i64> = tx
         .query(
-            "SELECT nextval(pg_get_serial_sequence('users', 'id')) FROM generate_series(1, $1)",
+            "SELECT nextval(pg_get_serial_sequence('users', 'id')) FROM generate_series(1, $1::int8)",
             &[&(users.len() as i64)],
         )
         .await?
