@@ -93,7 +93,7 @@ impl Store for PostgresStore {
     }
 
     async fn try_lock_account(&self, account: AccountId) -> StoreResult<Box<dyn AccountLock>> {
-        lock::try_lock(&self.inner.config, account).await
+        lock::try_lock(&self.inner.config, &self.inner.releasing, account).await
     }
 
     async fn begin_run(&self, account: AccountId, now: DateTime<Utc>) -> StoreResult<RunId> {

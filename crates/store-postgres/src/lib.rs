@@ -52,6 +52,8 @@ struct Inner {
     sandbox: Pool,
     /// The write counter fed by NOTIFY (see `version.rs`).
     version: version::Watcher,
+    /// Sync locks this process is releasing (see `lock.rs`).
+    releasing: lock::Releasing,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -143,6 +145,7 @@ impl PostgresStore {
                 sandbox: pool(sandbox_config, 4)?,
                 config,
                 version,
+                releasing: lock::Releasing::default(),
             }),
         })
     }

@@ -353,7 +353,9 @@ impl PostgresStore {
         let keyword = first_keyword(&req.sql);
         if !matches!(keyword.as_str(), "SELECT" | "WITH" | "VALUES" | "TABLE") {
             return Err(StoreError::QueryRefused(
-                "only read-only statements (SELECT, WITH … SELECT) are allowed".into(),
+                "not authorized: only read-only statements (SELECT, WITH … SELECT) over the \
+                 documented views (see docs/query.md) are allowed"
+                    .into(),
             ));
         }
         let mut conn = self

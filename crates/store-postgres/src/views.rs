@@ -8,9 +8,9 @@
 //! means no rows).
 //!
 //! Times are UTC text `YYYY-MM-DD HH:MM:SS` as in SQLite, and `datetime(text, modifier)` is
-//! provided for the rules' `datetime(:now, '-90 days')`. Flags are integers 0/1 (`admin = 1`);
-//! `mfa` is a boolean so `NOT mfa` reads as in SQLite, and the sandbox returns every boolean
-//! as 0/1.
+//! provided for the rules' `datetime(:now, '-90 days')`. Flags are booleans, with `=` and
+//! `<>` against integers defined in the schema, so `WHERE admin`, `admin = 1` and `NOT mfa`
+//! all read as in SQLite; the sandbox returns every boolean as 0/1, as SQLite would.
 
 /// The views' names.
 pub const VIEW_NAMES: &[&str] = &[
@@ -73,8 +73,32 @@ pub const CREATE: &str = concat!(
        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
        $$ SELECT to_char(replace(left(t, 19), 'T', ' ')::timestamp, 'YYYY-MM-DD HH24:MI:SS') $$;
 
+     -- Flags are booleans; these operators let SQLite-style comparisons with 0 and 1
+     -- (`admin = 1`, `deleted = 0`) read as in SQLite, beside `WHERE admin` and `NOT mfa`.
+     CREATE OR REPLACE FUNCTION lpgate_views.bool_eq_int(b boolean, i integer) RETURNS boolean
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT b::int = i $$;
+     CREATE OR REPLACE FUNCTION lpgate_views.int_eq_bool(i integer, b boolean) RETURNS boolean
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT b::int = i $$;
+     CREATE OR REPLACE FUNCTION lpgate_views.bool_ne_int(b boolean, i integer) RETURNS boolean
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT b::int <> i $$;
+     CREATE OR REPLACE FUNCTION lpgate_views.int_ne_bool(i integer, b boolean) RETURNS boolean
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT b::int <> i $$;
+     DO $$ BEGIN
+       IF NOT EXISTS (SELECT 1 FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
+                      WHERE n.nspname = 'lpgate_views' AND o.oprname = '=') THEN
+         CREATE OPERATOR lpgate_views.= (LEFTARG = boolean, RIGHTARG = integer,
+                                         FUNCTION = lpgate_views.bool_eq_int);
+         CREATE OPERATOR lpgate_views.= (LEFTARG = integer, RIGHTARG = boolean,
+                                         FUNCTION = lpgate_views.int_eq_bool);
+         CREATE OPERATOR lpgate_views.<> (LEFTARG = boolean, RIGHTARG = integer,
+                                          FUNCTION = lpgate_views.bool_ne_int);
+         CREATE OPERATOR lpgate_views.<> (LEFTARG = integer, RIGHTARG = boolean,
+                                          FUNCTION = lpgate_views.int_ne_bool);
+       END IF;
+     END $$;
+
      CREATE OR REPLACE VIEW lpgate_views.accounts AS
-     SELECT id AS account_id, name AS account, cid, region, url, enabled::int AS enabled, time_zone,
+     SELECT id AS account_id, name AS account, cid, region, url, enabled, time_zone,
             sync_interval_secs, ",
     dt!("created_at"),
     " AS created_at, ",
@@ -101,11 +125,11 @@ pub const CREATE: &str = concat!(
 
      CREATE OR REPLACE VIEW lpgate_views.users AS
      SELECT u.account_id, a.name AS account, u.email, u.lastpass_id, u.fullname, u.status,
-            CASE WHEN u.admin THEN 'admin' ELSE 'user' END AS role, u.admin::int AS admin,
-            u.disabled::int AS disabled, u.never_logged_in::int AS never_logged_in,
-            u.invited_only::int AS invited_only,
+            CASE WHEN u.admin THEN 'admin' ELSE 'user' END AS role, u.admin AS admin,
+            u.disabled AS disabled, u.never_logged_in AS never_logged_in,
+            u.invited_only AS invited_only,
             (u.multifactor IS NOT NULL AND u.multifactor <> '') AS mfa, u.multifactor,
-            u.mp_strength, u.total_score, u.password_reset_required::int AS password_reset_required, ",
+            u.mp_strength, u.total_score, u.password_reset_required AS password_reset_required, ",
     secs!("u.created_local"),
     " AS created_local, ",
     secs!("u.created_at"),
@@ -134,11 +158,11 @@ pub const CREATE: &str = concat!(
 
      CREATE OR REPLACE VIEW lpgate_views.users_history AS
      SELECT h.account_id, a.name AS account, h.email, h.lastpass_id, h.fullname, h.status,
-            CASE WHEN h.admin THEN 'admin' ELSE 'user' END AS role, h.admin::int AS admin,
-            h.disabled::int AS disabled, h.never_logged_in::int AS never_logged_in,
-            h.invited_only::int AS invited_only,
+            CASE WHEN h.admin THEN 'admin' ELSE 'user' END AS role, h.admin AS admin,
+            h.disabled AS disabled, h.never_logged_in AS never_logged_in,
+            h.invited_only AS invited_only,
             (h.multifactor IS NOT NULL AND h.multifactor <> '') AS mfa, h.multifactor,
-            h.mp_strength, h.total_score, h.password_reset_required::int AS password_reset_required, ",
+            h.mp_strength, h.total_score, h.password_reset_required AS password_reset_required, ",
     secs!("h.created_at"),
     " AS created_at, ",
     secs!("h.last_pw_change_at"),
@@ -172,7 +196,7 @@ pub const CREATE: &str = concat!(
     ";
 
      CREATE OR REPLACE VIEW lpgate_views.folders AS
-     SELECT f.account_id, a.name AS account, f.id, f.name, f.deleted::int AS deleted, f.score,
+     SELECT f.account_id, a.name AS account, f.id, f.name, f.deleted AS deleted, f.score,
             (SELECT COUNT(*) FROM folder_members m
               WHERE m.account_id = f.account_id AND m.folder_id = f.id) AS members,
             (SELECT COUNT(*) FROM folder_members m
@@ -186,8 +210,8 @@ pub const CREATE: &str = concat!(
 
      CREATE OR REPLACE VIEW lpgate_views.folder_members AS
      SELECT m.account_id, a.name AS account, m.folder_id, f.name AS folder_name, m.email,
-            m.readonly::int AS readonly, m.give::int AS give,
-            m.can_administer::int AS can_administer, m.superadmin::int AS superadmin
+            m.readonly AS readonly, m.give AS give,
+            m.can_administer AS can_administer, m.superadmin AS superadmin
      FROM folder_members m JOIN accounts a ON a.id = m.account_id
           LEFT JOIN folders f ON f.account_id = m.account_id AND f.id = m.folder_id WHERE ",
     scoped!("m.account_id"),
