@@ -584,8 +584,7 @@ async fn apply(
     crate::watch::insert_notifications(tx, &w.notifications, &now).await?;
     let watermark = latest_event(&w.events)
         .max(early.watermark)
-        .map(|t| local(Some(t)))
-        .flatten();
+        .and_then(|t| local(Some(t)));
     tx.execute(
         "UPDATE accounts SET last_synced_at = $2, has_snapshot = TRUE,
                 event_watermark = CASE WHEN $3::text IS NOT NULL AND (event_watermark IS NULL OR $3 > event_watermark)
