@@ -17,6 +17,7 @@ mod api;
 mod expired;
 mod lock;
 mod metrics;
+pub mod migrate;
 mod read;
 mod rows;
 mod sandbox;

@@ -11,18 +11,18 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use lpgate_domain::AccountZone;
 use lpgate_engine::{SyncOptions, rules, sync_account};
-use lpgate_store::{AccountId, AccountRow, Store};
+use lpgate_store::{AccountId, AccountRow};
 use tokio::sync::watch;
 
 use crate::command::account::client_for;
 use crate::command::notifications;
-use crate::context::Ctx;
+use crate::context::{Ctx, OpenStore};
 
 /// How often the scheduler looks for due accounts.
 const TICK: Duration = Duration::from_secs(5);
 
 /// Runs until `stop` turns true; a sync under way when it does is finished first.
-pub async fn run(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
+pub async fn run<S: OpenStore>(ctx: Arc<Ctx<S>>, mut stop: watch::Receiver<bool>) {
     let mut next_due: HashMap<AccountId, DateTime<Utc>> = HashMap::new();
     loop {
         if *stop.borrow() {
@@ -76,7 +76,7 @@ fn first_due(account: &AccountRow, now: DateTime<Utc>) -> DateTime<Utc> {
 
 /// One scheduled sync, then the account's rules. Failures are logged; the next attempt is an
 /// interval later.
-async fn sync_one(ctx: &Ctx, account: &AccountRow) {
+async fn sync_one<S: OpenStore>(ctx: &Ctx<S>, account: &AccountRow) {
     let routing = match ctx.config.notifications.routing() {
         Ok(r) => r,
         Err(e) => {

@@ -1,0 +1,193 @@
+//! `--store postgres://…` and `lpgate migrate`: the same commands on the PostgreSQL store,
+//! and an installation moved from SQLite with every table's rows intact.
+
+use lpgate_store_postgres::migrate::TABLES;
+use lpgate_store_testkit::{fresh_database, server_url};
+
+use crate::helpers::{env, path};
+
+/// A fresh PostgreSQL database's URL; `None` when the PostgreSQL tests are skipped.
+async fn database() -> Option<String> {
+    Some(fresh_database(&server_url()?).await)
+}
+
+#[tokio::test]
+async fn every_command_runs_on_a_postgres_store() {
+    let Some(url) = database().await else {
+        return;
+    };
+    let e = env(60).await;
+    e.ok(&["--store", &url, "init"]).await;
+    let hash = e.hash_file();
+    let base = e.emu.base_url();
+    e.ok(&[
+        "--store",
+        &url,
+        "account",
+        "add",
+        "acme",
+        "--cid",
+        &crate::helpers::CID.to_string(),
+        "--provhash-file",
+        path(&hash),
+        "--url",
+        &base,
+    ])
+    .await;
+    let first = e.json(&["--store", &url, "sync", "acme"]).await;
+    assert_eq!(first[0]["outcome"], "succeeded");
+    assert_eq!(first[0]["users"], 60);
+    let users = e.json(&["--store", &url, "users"]).await;
+    assert!(users.len() >= 60);
+    let admins = e
+        .json(&[
+            "--store",
+            &url,
+            "query",
+            "SELECT email FROM users WHERE admin = 1",
+        ])
+        .await;
+    let view = e.emu.emulator().view();
+    assert_eq!(admins.len(), view.users.iter().filter(|u| u.admin).count());
+    // Nothing was written to the data directory's SQLite file.
+    assert!(!e.data().join("lpgate.sqlite").exists());
+    // The environment variable works as the option does.
+    let out = e
+        .cmd(&["users", "--format", "json"])
+        .env("LPGATE_STORE", &url)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let via_env: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(via_env, users);
+    let bad = e.run(&["--store", "mysql://x", "users"]).await;
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+}
+
+/// Every copied table's rows, as text, from the SQLite file.
+fn sqlite_rows(
+    file: &std::path::Path,
+    table: &str,
+    columns: &[(String, String)],
+) -> Vec<Vec<String>> {
+    use rusqlite::types::Value;
+    let db = rusqlite::Connection::open(file).unwrap();
+    let names: Vec<&str> = columns.iter().map(|c| c.0.as_str()).collect();
+    let order: Vec<String> = (1..=names.len()).map(|i| i.to_string()).collect();
+    let sql = format!(
+        "SELECT {} FROM {table} ORDER BY {}",
+        names.join(", "),
+        order.join(", ")
+    );
+    let mut stmt = db.prepare(&sql).unwrap();
+    stmt.query_map([], |r| {
+        Ok((0..names.len())
+            .map(|i| match r.get::<_, Value>(i).unwrap() {
+                Value::Null => "NULL".to_string(),
+                Value::Integer(v) => v.to_string(),
+                Value::Real(v) => v.to_string(),
+                Value::Text(t) => t,
+                Value::Blob(b) => b.iter().map(|x| format!("{x:02x}")).collect(),
+            })
+            .collect())
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+#[tokio::test]
+async fn migrate_copies_every_table_row_for_row() {
+    let Some(url) = database().await else {
+        return;
+    };
+    let e = env(80).await;
+    e.linked().await;
+    e.ok(&["sync", "acme"]).await;
+    let view = e.emu.emulator().view();
+    let target = view
+        .users
+        .iter()
+        .find(|u| !u.admin && !u.disabled)
+        .unwrap()
+        .username
+        .clone();
+    e.emu.emulator().set_admin(&target, true).unwrap();
+    e.ok(&["sync", "acme"]).await;
+    e.ok(&["rules", "check"]).await;
+    e.ok(&["token", "create", "ci", "--scope", "read"]).await;
+    let plan = e
+        .run(&["plan", "suspend", &target, "--account", "acme"])
+        .await;
+    assert!(
+        plan.status.success() || plan.status.code() == Some(3),
+        "{plan:?}"
+    );
+    let sqlite_users = e.json(&["users"]).await;
+    let sqlite_audit = e.json(&["audit"]).await;
+
+    let file = e.data().join("lpgate.sqlite");
+    let from = format!("sqlite:{}", file.display());
+    e.ok(&["migrate", "--from", &from, "--to", &url]).await;
+
+    let (pg, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let mut nonempty = 0;
+    for table in TABLES {
+        let cols: Vec<(String, String)> = pg
+            .query(
+                "SELECT column_name::text, data_type::text FROM information_schema.columns
+                 WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER'
+                 ORDER BY ordinal_position",
+                &[table],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let select: Vec<String> = cols
+            .iter()
+            .map(|(c, t)| match t.as_str() {
+                "boolean" => format!("COALESCE(({c})::int::text, 'NULL')"),
+                "bytea" => format!("COALESCE(encode({c}, 'hex'), 'NULL')"),
+                _ => format!("COALESCE(({c})::text, 'NULL')"),
+            })
+            .collect();
+        // Order by the columns themselves (not their text), as the SQLite side does.
+        let names: Vec<&str> = cols.iter().map(|c| c.0.as_str()).collect();
+        let rows: Vec<Vec<String>> = pg
+            .query(
+                &format!(
+                    "SELECT {} FROM {table} ORDER BY {}",
+                    select.join(", "),
+                    names.join(", ")
+                ),
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (0..cols.len()).map(|i| r.get::<_, String>(i)).collect())
+            .collect();
+        let expected = sqlite_rows(&file, table, &cols);
+        assert_eq!(rows, expected, "table {table}");
+        if !rows.is_empty() {
+            nonempty += 1;
+        }
+    }
+    assert!(
+        nonempty >= 12,
+        "the installation filled only {nonempty} tables"
+    );
+    // The copy reads the same through the command line, and continues the audit chain.
+    assert_eq!(e.json(&["--store", &url, "users"]).await, sqlite_users);
+    assert_eq!(e.json(&["--store", &url, "audit"]).await, sqlite_audit);
+    e.ok(&["--store", &url, "audit", "verify"]).await;
+    e.ok(&["--store", &url, "sync", "acme"]).await;
+    // A second migrate into the same database is refused.
+    let again = e.run(&["migrate", "--from", &from, "--to", &url]).await;
+    assert!(!again.status.success());
+}
