@@ -34,7 +34,13 @@ impl std::error::Error for UsageError {}
 /// Runs the parsed command on the store `--store` names (SQLite or PostgreSQL).
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     use crate::context::StoreUrl;
-    match StoreUrl::from_args(&cli.global)? {
+    // Without --store the store is the data directory's SQLite file; that directory is only
+    // looked up by the commands that open it (`emulator` and `demo` need none).
+    let url = match cli.global.store.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => StoreUrl::parse(s)?,
+        None => StoreUrl::Sqlite(std::path::PathBuf::new()),
+    };
+    match url {
         StoreUrl::Sqlite(_) => run_on::<lpgate_store_sqlite::SqliteStore>(cli).await,
         StoreUrl::Postgres(_) => run_on::<lpgate_store_postgres::PostgresStore>(cli).await,
     }
