@@ -97,6 +97,9 @@ impl std::fmt::Display for StoreUrl {
 pub trait OpenStore: Store {
     /// Opens (and migrates) the store at `url`.
     fn open_url(url: &StoreUrl) -> impl std::future::Future<Output = anyhow::Result<Self>> + Send;
+    /// Waits until writes already started are done (SQLite's search index after a first
+    /// snapshot; PostgreSQL has none in flight).
+    fn settled(&self) -> impl std::future::Future<Output = anyhow::Result<()>> + Send;
 }
 
 impl OpenStore for SqliteStore {
@@ -108,6 +111,10 @@ impl OpenStore for SqliteStore {
             StoreUrl::Postgres(_) => bail!("{url} is not a SQLite store"),
         }
     }
+
+    async fn settled(&self) -> anyhow::Result<()> {
+        Ok(SqliteStore::settled(self).await?)
+    }
 }
 
 impl OpenStore for PostgresStore {
@@ -118,6 +125,10 @@ impl OpenStore for PostgresStore {
                 .with_context(|| format!("Failed to open the store {url}")),
             StoreUrl::Sqlite(_) => bail!("{url} is not a PostgreSQL store"),
         }
+    }
+
+    async fn settled(&self) -> anyhow::Result<()> {
+        Ok(PostgresStore::settled(self).await?)
     }
 }
 

@@ -80,9 +80,9 @@ async fn run_on<S: crate::context::OpenStore>(cli: Cli) -> anyhow::Result<()> {
         Command::Emulator(args) => emulator::run(args).await,
         Command::Bench(args) => match args.what {
             BenchWhat::Fetch(a) => bench::fetch(a).await,
-            BenchWhat::Sync(a) => bench::sync(a).await,
-            BenchWhat::Watch(a) => bench::watch(a).await,
-            BenchWhat::Act(a) => bench::act(a).await,
+            BenchWhat::Sync(a) => bench::sync::<S>(g, a).await,
+            BenchWhat::Watch(a) => bench::watch::<S>(g, a).await,
+            BenchWhat::Act(a) => bench::act::<S>(g, a).await,
         },
     }
 }
