@@ -181,6 +181,7 @@ pub async fn remove(tx: &tokio_postgres::Transaction<'_>, name: &str) -> StoreRe
         "sync_runs",
         "expired_passwords",
         "expired_password_reads",
+        "account_schedule",
     ] {
         tx.execute(
             &format!("DELETE FROM {table} WHERE account_id = $1"),
@@ -192,5 +193,52 @@ pub async fn remove(tx: &tokio_postgres::Transaction<'_>, name: &str) -> StoreRe
     tx.execute("DELETE FROM accounts WHERE id = $1", &[&id])
         .await
         .map_err(backend(ctx))?;
+    Ok(())
+}
+
+/// Claims the account's scheduled sync when it is due (see `Store::claim_due`): the row is
+/// locked with SKIP LOCKED, so of two workers asking at once one claims it and the other
+/// finds nothing to claim.
+pub async fn claim_due(
+    tx: &tokio_postgres::Transaction<'_>,
+    account: AccountId,
+    now: &str,
+    first_due: &str,
+    lease_until: &str,
+) -> StoreResult<bool> {
+    let ctx = "claim scheduled sync";
+    tx.execute(
+        "INSERT INTO account_schedule (account_id, next_due_at) VALUES ($1, $2)
+         ON CONFLICT (account_id) DO NOTHING",
+        &[&account.0, &first_due],
+    )
+    .await
+    .map_err(backend(ctx))?;
+    let n = tx
+        .execute(
+            "UPDATE account_schedule SET next_due_at = $3
+             WHERE account_id = (SELECT account_id FROM account_schedule
+                                 WHERE account_id = $1 AND next_due_at <= $2
+                                 FOR UPDATE SKIP LOCKED)",
+            &[&account.0, &now, &lease_until],
+        )
+        .await
+        .map_err(backend(ctx))?;
+    Ok(n > 0)
+}
+
+/// Sets the account's next due time.
+pub async fn set_next_due<C: GenericClient>(
+    c: &C,
+    account: AccountId,
+    at: &str,
+) -> StoreResult<()> {
+    c.execute(
+        "INSERT INTO account_schedule (account_id, next_due_at) VALUES ($1, $2)
+         ON CONFLICT (account_id) DO UPDATE SET next_due_at = excluded.next_due_at",
+        &[&account.0, &at],
+    )
+    .await
+    .map_err(backend("schedule next sync"))?;
     Ok(())
 }

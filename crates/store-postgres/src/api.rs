@@ -181,6 +181,30 @@ impl Store for PostgresStore {
         Ok(lpgate_store::BaselineWriter::new(sender, done))
     }
 
+    async fn claim_due(
+        &self,
+        account: AccountId,
+        now: DateTime<Utc>,
+        first_due: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let (now, first_due, lease_until) = (utc(now), utc(first_due), utc(lease_until));
+        write_tx!(self, "claim scheduled sync", |tx| accounts::claim_due(
+            tx,
+            account,
+            &now,
+            &first_due,
+            &lease_until
+        ))
+    }
+
+    async fn set_next_due(&self, account: AccountId, at: DateTime<Utc>) -> StoreResult<()> {
+        let at = utc(at);
+        write!(self, "schedule next sync", |c| accounts::set_next_due(
+            c, account, &at
+        ))
+    }
+
     async fn fail_run(
         &self,
         run: RunId,

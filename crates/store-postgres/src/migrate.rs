@@ -36,6 +36,7 @@ pub const TABLES: &[&str] = &[
     "expired_password_reads",
     "scim_users",
     "scim_groups",
+    "account_schedule",
 ];
 
 /// Identity columns whose sequences continue after the copied ids.

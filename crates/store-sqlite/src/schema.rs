@@ -359,6 +359,14 @@ CREATE TABLE scim_groups (
 -- A retried SCIM request finds the plan it made (held, then approved) by its source.
 CREATE INDEX plans_by_source ON plans(account_id, source);
 "#,
+    r#"
+-- The scheduler's shared due times (issue 9): a worker claims an account by moving its next
+-- due time past a lease, so workers sharing a store take turns.
+CREATE TABLE account_schedule (
+    account_id   INTEGER PRIMARY KEY,
+    next_due_at  TEXT NOT NULL
+);
+"#,
 ];
 
 /// Brings the file up to the newest schema.

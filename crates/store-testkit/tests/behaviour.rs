@@ -259,3 +259,56 @@ both!(
     a_late_failure_never_overturns_a_delivery,
     data_version_moves_with_every_commit_from_any_handle,
 );
+
+/// Workers sharing a store take turns: of two claiming a due account at once exactly one
+/// gets it; nobody gets it again until the lease ends or the next due time comes.
+async fn scheduled_syncs_are_claimed_by_one_worker_at_a_time<S: TestStore>() {
+    let Some((fresh, one, account)) = store_with_account::<S>().await else {
+        return;
+    };
+    let two = S::open_at(&fresh.location).await;
+    let t0 = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+    let min = |m: i64| t0 + chrono::Duration::minutes(m);
+    // Never scheduled: due at the first due time given.
+    assert!(
+        !one.claim_due(account.id, t0, min(5), min(10))
+            .await
+            .unwrap()
+    );
+    let (a, b) = tokio::join!(
+        one.claim_due(account.id, min(5), min(5), min(10)),
+        two.claim_due(account.id, min(5), min(5), min(10))
+    );
+    assert!(
+        a.unwrap() ^ b.unwrap(),
+        "exactly one worker claims a due account"
+    );
+    // Leased until minute 10.
+    assert!(
+        !two.claim_due(account.id, min(9), min(0), min(20))
+            .await
+            .unwrap()
+    );
+    // The claimant died: the lease ends and another worker takes the account over.
+    assert!(
+        two.claim_due(account.id, min(10), min(0), min(20))
+            .await
+            .unwrap()
+    );
+    // It synced and set the next due time.
+    two.set_next_due(account.id, min(60)).await.unwrap();
+    assert!(
+        !one.claim_due(account.id, min(59), min(0), min(70))
+            .await
+            .unwrap()
+    );
+    assert!(
+        one.claim_due(account.id, min(60), min(0), min(70))
+            .await
+            .unwrap()
+    );
+    // Removing the account forgets its schedule.
+    one.remove_account("acme").await.unwrap();
+}
+
+both!(scheduled_syncs_are_claimed_by_one_worker_at_a_time);
