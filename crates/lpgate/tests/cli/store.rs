@@ -191,3 +191,89 @@ async fn migrate_copies_every_table_row_for_row() {
     let again = e.run(&["migrate", "--from", &from, "--to", &url]).await;
     assert!(!again.status.success());
 }
+
+/// Three `lpgate serve` workers on one PostgreSQL store share the schedule: every account is
+/// synced, none twice, and one worker killed with SIGKILL loses nothing.
+#[tokio::test]
+async fn workers_sharing_a_postgres_store_sync_each_account_once() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let Some(url) = database().await else {
+        return;
+    };
+    let e = env(30).await;
+    e.ok(&["--store", &url, "init"]).await;
+    let hash = e.hash_file();
+    let base = e.emu.base_url();
+    let names: Vec<String> = (0..12).map(|i| format!("client-{i:02}")).collect();
+    for name in &names {
+        e.ok(&[
+            "--store",
+            &url,
+            "account",
+            "add",
+            name,
+            "--cid",
+            &crate::helpers::CID.to_string(),
+            "--provhash-file",
+            path(&hash),
+            "--url",
+            &base,
+        ])
+        .await;
+    }
+    let mut workers = Vec::new();
+    for _ in 0..3 {
+        let mut cmd = e.cmd(&["--store", &url, "serve", "--bind", "127.0.0.1:0"]);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::null());
+        let mut child = cmd.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let line = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            BufReader::new(stdout).read_line(&mut line).unwrap();
+            line
+        })
+        .await
+        .unwrap();
+        assert!(line.starts_with("lpgate serving on "), "{line:?}");
+        workers.push(child);
+    }
+    // One worker dies at once, whatever it holds.
+    workers[0].kill().unwrap();
+    let _ = workers[0].wait();
+    let count = || async {
+        e.json(&[
+            "--store",
+            &url,
+            "query",
+            "SELECT account, COUNT(*) AS runs, SUM(CASE WHEN outcome = 'succeeded' THEN 1 ELSE 0 END) AS ok
+             FROM sync_runs GROUP BY account ORDER BY account",
+        ])
+        .await
+    };
+    let started = Instant::now();
+    loop {
+        let rows = count().await;
+        if rows.len() == names.len() && rows.iter().all(|r| r["ok"].as_i64() == Some(1)) {
+            break;
+        }
+        // A claim the killed worker held ends with its lease (a minute at most).
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "not every account was synced: {rows:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // Two more scheduler ticks: nothing is synced twice within its interval.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    let rows = count().await;
+    for r in &rows {
+        assert_eq!(r["ok"], 1, "{rows:?}");
+    }
+    for mut w in workers.into_iter().skip(1) {
+        let _ = w.kill();
+        let _ = w.wait();
+    }
+}
