@@ -87,6 +87,8 @@ for name, path in [
     ("findings", "/ui/findings"), ("changes", "/ui/changes"), ("events", "/ui/events"),
     ("sync runs", "/ui/runs"), ("notifications", "/ui/notifications"), ("plans", "/ui/plans"),
     ("audit", "/ui/audit"), ("reports", "/ui/reports"),
+    ("users by name", "/ui/users?sort=name"),
+    ("users by last login, p3", "/ui/users?sort=-last_login&offset=100"),
 ]:
     rows.append(measure(name, [path]) + (50,))
 # Search as you type: each keystroke of several emails' local parts, as htmx sends them.
@@ -95,6 +97,10 @@ for e in emails[:20]:
     local = e.split("@")[0]
     typed += [f"/ui/users?q={urllib.parse.quote(local[:k])}" for k in range(1, len(local) + 1)]
 rows.append(measure("search-as-you-type", typed, {"HX-Request": "true"}) + (30,))
+# What no word starts with: the substring fallback, a scan of every user (a typo, a fragment
+# inside a word).
+rows.append(measure("search, no word match", ["/ui/users?q=qzx", "/ui/users?q=xqzv"],
+                    {"HX-Request": "true"}) + (30,))
 fail = False
 for name, p50, p95, target in rows:
     ok = p95 < target

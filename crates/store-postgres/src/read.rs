@@ -3,8 +3,8 @@
 //! cursor on, the same rows and order as the SQLite store's per-account walk).
 
 use lpgate_store::{
-    ChangeRow, EventRow, FolderRow, GroupRow, StoreError, StoreResult, UserKey, UserPageQuery,
-    UserQuery, UserRow,
+    ChangeRow, EventRow, FolderRow, GroupRow, StoreError, StoreResult, UserKey, UserOrder,
+    UserPageQuery, UserQuery, UserRow,
 };
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{GenericClient, Row};
@@ -102,8 +102,12 @@ pub async fn users<C: GenericClient>(c: &C, q: &UserQuery) -> StoreResult<Vec<Us
         .collect()
 }
 
-/// The `WHERE` of a keyset page and its parameters (from `$1`).
-fn page_filter(q: &UserPageQuery) -> (String, Vec<Box<dyn ToSql + Sync + Send>>) {
+/// The `WHERE`, order and bounds of a page and its parameters (from `$1`): the keyset walk
+/// along (account name, email) from the cursor, or, with `sort`, every match sorted (ties by
+/// account and email, NULL last logins first, names compared ignoring ASCII case as SQLite's
+/// NOCASE does) with `OFFSET`. `None` when the free-text filter has no word (it matches no
+/// one, as in SQLite).
+fn page_filter(q: &UserPageQuery) -> Option<(String, Vec<Box<dyn ToSql + Sync + Send>>)> {
     let mut sql = String::from("TRUE");
     let mut args: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
     let mut arg = |sql: &mut String, fragment: &str, v: Box<dyn ToSql + Sync + Send>| {
@@ -113,7 +117,9 @@ fn page_filter(q: &UserPageQuery) -> (String, Vec<Box<dyn ToSql + Sync + Send>>)
     if let Some(a) = &q.account {
         arg(&mut sql, " AND a.name = ?", Box::new(a.clone()));
     }
-    if let Some((a, e)) = &q.after {
+    if q.sort.is_none()
+        && let Some((a, e)) = &q.after
+    {
         arg(&mut sql, " AND (a.name, u.email) > (?", Box::new(a.clone()));
         arg(&mut sql, ", ?)", Box::new(e.clone()));
     }
@@ -149,12 +155,48 @@ fn page_filter(q: &UserPageQuery) -> (String, Vec<Box<dyn ToSql + Sync + Send>>)
     if let Some(since) = q.updated_since {
         arg(&mut sql, " AND u.valid_from >= ?", Box::new(utc(since)));
     }
-    arg(
-        &mut sql,
-        " ORDER BY a.name, u.email LIMIT ?",
-        Box::new(q.limit as i64),
-    );
-    (sql, args)
+    if let Some(words) = &q.words {
+        let query = crate::search::tsquery(words)?;
+        arg(
+            &mut sql,
+            " AND u.search @@ to_tsquery('simple', ?)",
+            Box::new(query),
+        );
+    }
+    match q.sort {
+        None => arg(
+            &mut sql,
+            " ORDER BY a.name, u.email LIMIT ?",
+            Box::new(q.limit as i64),
+        ),
+        Some((order, descending)) => {
+            // (expression, whether ascending means descending values: admins first).
+            let (key, flipped) = match order {
+                UserOrder::Email => ("u.email", false),
+                UserOrder::Name => (
+                    "translate(u.fullname, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')",
+                    false,
+                ),
+                UserOrder::LastLogin => ("u.last_login_at", false),
+                UserOrder::Status => ("u.status", false),
+                UserOrder::Role => ("u.admin", true),
+            };
+            let key_desc = descending != flipped;
+            let key_dir = if key_desc {
+                " DESC NULLS LAST"
+            } else {
+                " ASC NULLS FIRST"
+            };
+            let tie_dir = if descending { " DESC" } else { "" };
+            arg(
+                &mut sql,
+                &format!(" ORDER BY {key}{key_dir}, a.name{tie_dir}, u.email{tie_dir} LIMIT ?"),
+                Box::new(q.limit as i64),
+            );
+            arg(&mut sql, " OFFSET ?", Box::new(q.offset as i64));
+        }
+    }
+    Some((sql, args))
 }
 
 async fn page_rows<C: GenericClient>(
@@ -162,7 +204,9 @@ async fn page_rows<C: GenericClient>(
     q: &UserPageQuery,
     select: &str,
 ) -> StoreResult<Vec<Row>> {
-    let (filter, args) = page_filter(q);
+    let Some((filter, args)) = page_filter(q) else {
+        return Ok(Vec::new());
+    };
     let params: Vec<&(dyn ToSql + Sync)> = args
         .iter()
         .map(|b| b.as_ref() as &(dyn ToSql + Sync))

@@ -12,9 +12,7 @@ use crate::rows::parse_utc;
 pub fn group_by_id(conn: &Connection, id: &str) -> StoreResult<GroupRow> {
     let ctx = "read group";
     conn.query_row(
-        "SELECT a.name AS account, g.id, g.name,
-                (SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id
-                  WHERE u.account_id = g.account_id AND m.group_name = g.name) AS members
+        "SELECT a.name AS account, g.id, g.name, g.members
          FROM groups g JOIN accounts a ON a.id = g.account_id
          WHERE g.id = ?1",
         [id],

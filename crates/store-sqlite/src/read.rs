@@ -115,13 +115,8 @@ pub fn groups(conn: &Connection, account: Option<&str>) -> StoreResult<Vec<Group
     let ctx = "list groups";
     let mut stmt = conn
         .prepare(
-            "SELECT a.id AS account_id, a.name AS account, g.name,
-                    COALESCE(c.members, 0) AS members
+            "SELECT a.id AS account_id, a.name AS account, g.name, g.members
              FROM groups g JOIN accounts a ON a.id = g.account_id
-             LEFT JOIN (SELECT u.account_id, m.group_name, COUNT(*) AS members
-                        FROM memberships m JOIN users u ON u.id = m.user_id
-                        GROUP BY u.account_id, m.group_name) c
-                    ON c.account_id = g.account_id AND c.group_name = g.name
              WHERE (?1 IS NULL OR a.name = ?1)
              ORDER BY a.name, g.name",
         )
@@ -144,12 +139,10 @@ pub fn folders(conn: &Connection, account: Option<&str>) -> StoreResult<Vec<Fold
     let ctx = "list folders";
     let mut stmt = conn
         .prepare(
-            "SELECT a.name AS account, f.id, f.name, f.deleted, f.score,
-                    COUNT(m.email) AS members, COALESCE(SUM(m.can_administer), 0) AS administrators
+            "SELECT a.name AS account, f.id, f.name, f.deleted, f.score, f.members,
+                    f.administrators
              FROM folders f JOIN accounts a ON a.id = f.account_id
-             LEFT JOIN folder_members m ON m.account_id = f.account_id AND m.folder_id = f.id
              WHERE (?1 IS NULL OR a.name = ?1)
-             GROUP BY f.account_id, f.id
              ORDER BY a.name, f.name, f.id",
         )
         .map_err(backend(ctx))?;
@@ -213,31 +206,44 @@ pub fn events(
     limit: usize,
 ) -> StoreResult<Vec<EventRow>> {
     let ctx = "list events";
-    let mut stmt = conn
-        .prepare(
-            "SELECT e.id, a.name AS account, e.time_at, e.time_local, e.username, e.ip_address, e.action, e.data
-             FROM events e JOIN accounts a ON a.id = e.account_id
-             WHERE (?1 IS NULL OR a.name = ?1) AND (?2 IS NULL OR e.time_at >= ?2)
-               AND (?4 IS NULL OR (e.time_at, e.id) < (?4, ?5))
-             ORDER BY e.time_at DESC, e.id DESC LIMIT ?3",
-        )
-        .map_err(backend(ctx))?;
+    // Only the filters given are in the statement, so SQLite walks `events_by_time` (one
+    // account) or `events_by_recent` (all) backwards from the cursor and stops at `limit`
+    // instead of sorting every event (the `?N IS NULL OR` form defeated both indexes).
+    let mut sql = String::from(
+        "SELECT e.id, a.name AS account, e.time_at, e.time_local, e.username, e.ip_address, e.action, e.data
+         FROM events e JOIN accounts a ON a.id = e.account_id WHERE 1",
+    );
+    if account.is_some() {
+        sql.push_str(" AND e.account_id = (SELECT id FROM accounts WHERE name = ?1)");
+    }
+    if since.is_some() {
+        sql.push_str(" AND e.time_at >= ?2");
+    }
+    if before.is_some() {
+        sql.push_str(" AND e.time_at <= ?4 AND (e.time_at < ?4 OR e.id < ?5)");
+    }
+    sql.push_str(" ORDER BY e.time_at DESC, e.id DESC LIMIT ?3");
+    let mut stmt = conn.prepare_cached(&sql).map_err(backend(ctx))?;
     let (before_time, before_id) = before.unzip();
-    stmt.query_map(
-        params![account, since, limit as i64, before_time, before_id],
-        |r| {
-            Ok(EventRow {
-                id: r.get("id")?,
-                account: r.get("account")?,
-                time: parse_utc(&r.get::<_, String>("time_at")?)?,
-                time_local: parse_local(&r.get::<_, String>("time_local")?)?,
-                username: r.get("username")?,
-                ip_address: r.get("ip_address")?,
-                action: r.get("action")?,
-                data: r.get("data")?,
-            })
-        },
-    )
+    let values: [&dyn rusqlite::ToSql; 5] =
+        [&account, &since, &(limit as i64), &before_time, &before_id];
+    let used: Vec<(&str, &dyn rusqlite::ToSql)> = ["?1", "?2", "?3", "?4", "?5"]
+        .into_iter()
+        .zip(values)
+        .filter(|(name, _)| sql.contains(name))
+        .collect();
+    stmt.query_map(used.as_slice(), |r| {
+        Ok(EventRow {
+            id: r.get("id")?,
+            account: r.get("account")?,
+            time: parse_utc(&r.get::<_, String>("time_at")?)?,
+            time_local: parse_local(&r.get::<_, String>("time_local")?)?,
+            username: r.get("username")?,
+            ip_address: r.get("ip_address")?,
+            action: r.get("action")?,
+            data: r.get("data")?,
+        })
+    })
     .map_err(backend(ctx))?
     .collect::<Result<Vec<_>, _>>()
     .map_err(backend(ctx))

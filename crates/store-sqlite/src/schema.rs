@@ -360,6 +360,33 @@ CREATE TABLE scim_groups (
 CREATE INDEX plans_by_source ON plans(account_id, source);
 "#,
     r#"
+-- Dashboard speed (issue 8). Each group's member count is kept by the sync that changes its
+-- memberships, so listing 2,000 groups reads 2,000 numbers instead of counting every
+-- membership; the newest events of all accounts are read along `events_by_recent`; one
+-- user's page reads their shared folders, changes and events along their own indexes.
+ALTER TABLE groups ADD COLUMN members INTEGER NOT NULL DEFAULT 0;
+UPDATE groups SET members = c.n
+FROM (SELECT u.account_id, m.group_name, COUNT(*) AS n
+      FROM memberships m JOIN users u ON u.id = m.user_id
+      GROUP BY u.account_id, m.group_name) AS c
+WHERE c.account_id = groups.account_id AND c.group_name = groups.name;
+CREATE INDEX events_by_recent ON events(time_at);
+CREATE INDEX events_by_user ON events(account_id, username);
+CREATE INDEX folder_members_by_email ON folder_members(account_id, email);
+CREATE INDEX changes_by_subject ON changes(account_id, subject);
+"#,
+    r#"
+-- Each shared folder's member and administrator counts, written with the folder by the sync
+-- (its record lists every member), so the Folders page reads them instead of grouping every
+-- folder membership.
+ALTER TABLE folders ADD COLUMN members INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE folders ADD COLUMN administrators INTEGER NOT NULL DEFAULT 0;
+UPDATE folders SET members = c.n, administrators = c.admins
+FROM (SELECT account_id, folder_id, COUNT(*) AS n, SUM(can_administer <> 0) AS admins
+      FROM folder_members GROUP BY account_id, folder_id) AS c
+WHERE c.account_id = folders.account_id AND c.folder_id = folders.id;
+"#,
+    r#"
 -- The scheduler's shared due times (issue 9): a worker claims an account by moving its next
 -- due time past a lease, so workers sharing a store take turns.
 CREATE TABLE account_schedule (

@@ -187,11 +187,7 @@ pub fn search(
             // A member count would scan every membership: `lpgate groups` has it.
             GROUP => "group".to_string(),
             _ => conn
-                .prepare_cached(
-                    "SELECT COUNT(*) || ' members' FROM folder_members m
-                     JOIN folders f ON f.account_id = m.account_id AND f.id = m.folder_id
-                     WHERE f.rid = ?1",
-                )
+                .prepare_cached("SELECT members || ' members' FROM folders WHERE rid = ?1")
                 .and_then(|mut s| s.query_row([id], |r| r.get(0)))
                 .unwrap_or_default(),
         };

@@ -119,21 +119,15 @@ pub const CREATE: &str = concat!(
     ";
 
      CREATE TEMP VIEW groups AS
-     SELECT g.account_id, a.name AS account, g.name,
-            (SELECT COUNT(*) FROM main.memberships m JOIN main.users u ON u.id = m.user_id
-              WHERE u.account_id = g.account_id AND m.group_name = g.name) AS members,
+     SELECT g.account_id, a.name AS account, g.name, g.members,
             datetime(g.first_seen) AS first_seen
      FROM main.groups g JOIN main.accounts a ON a.id = g.account_id WHERE ",
     scoped!("g.account_id"),
     ";
 
      CREATE TEMP VIEW folders AS
-     SELECT f.account_id, a.name AS account, f.id, f.name, f.deleted, f.score,
-            (SELECT COUNT(*) FROM main.folder_members m
-              WHERE m.account_id = f.account_id AND m.folder_id = f.id) AS members,
-            (SELECT COUNT(*) FROM main.folder_members m
-              WHERE m.account_id = f.account_id AND m.folder_id = f.id AND m.can_administer)
-                AS administrators,
+     SELECT f.account_id, a.name AS account, f.id, f.name, f.deleted, f.score, f.members,
+            f.administrators,
             datetime(f.first_seen) AS first_seen
      FROM main.folders f JOIN main.accounts a ON a.id = f.account_id WHERE ",
     scoped!("f.account_id"),

@@ -27,7 +27,7 @@ pub use error::{StoreError, StoreResult};
 pub use expired::ExpiredPassword;
 pub use metrics::{LabelledCount, LastSync, MetricsSnapshot, SYNC_DURATION_BUCKETS, SyncHistogram};
 pub use query::{
-    ChangeRow, EventRow, FolderRow, GroupRow, UserKey, UserPageQuery, UserQuery, UserRow,
+    ChangeRow, EventRow, FolderRow, GroupRow, UserKey, UserOrder, UserPageQuery, UserQuery, UserRow,
 };
 pub use scim::{
     NewScimGroup, ScimGroupRow, ScimUserPage, ScimUserQuery, ScimUserRow, ScimUserState, TextOp,

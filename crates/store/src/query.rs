@@ -31,14 +31,67 @@ pub struct UserPageQuery {
     pub admin: Option<bool>,
     /// Only members of this group.
     pub group: Option<String>,
-    /// Only users whose email or full name contains this text (case-insensitive).
+    /// Only users whose email or full name contains this text (case-insensitive): exact, but
+    /// a scan of the account's users when few match.
     pub text: Option<String>,
+    /// Only users with, for every word of this text, a word of their full name or address
+    /// (before the `@`) starting with it — the free-text index, so it answers in milliseconds
+    /// at any size (search-as-you-type); a text without letters or digits matches no one.
+    pub words: Option<String>,
     /// Only users whose current version began (their last change) at or after this instant.
     pub updated_since: Option<DateTime<Utc>>,
-    /// Continue after this `(account name, email)` key, exclusive.
+    /// Continue after this `(account name, email)` key, exclusive (the default order only).
     pub after: Option<(String, String)>,
+    /// Another order than (account name, email), and descending when `true`: the matching
+    /// users are sorted (ties by account and email) and `offset` of them skipped — for people
+    /// browsing a table; programs page by the keyset, whose pages never shift.
+    pub sort: Option<(UserOrder, bool)>,
+    /// With `sort`: rows skipped.
+    pub offset: usize,
     /// At most this many rows.
     pub limit: usize,
+}
+
+/// What a user list can be sorted by, besides its (account, email) key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserOrder {
+    /// Email alone, across accounts.
+    Email,
+    /// Full name, ignoring case.
+    Name,
+    /// Last login; never logged in sorts first.
+    LastLogin,
+    /// Status name.
+    Status,
+    /// Admins first when ascending.
+    Role,
+}
+
+impl UserOrder {
+    /// The stable lowercase name, as query strings carry it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserOrder::Email => "email",
+            UserOrder::Name => "name",
+            UserOrder::LastLogin => "last_login",
+            UserOrder::Status => "status",
+            UserOrder::Role => "role",
+        }
+    }
+
+    /// Every order, for forms and validation messages.
+    pub const ALL: [UserOrder; 5] = [
+        UserOrder::Email,
+        UserOrder::Name,
+        UserOrder::LastLogin,
+        UserOrder::Status,
+        UserOrder::Role,
+    ];
+
+    /// Parses the stable name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == s)
+    }
 }
 
 /// A user's place in the (account name, email) order of keyset pages: enough to page without

@@ -156,6 +156,52 @@ async fn sqlite_and_postgres_answer_every_read_alike() {
         same(&format!("page_users {q:?}"), &lr, &pr);
         same(&format!("page_user_keys {q:?}"), &lk, &pk);
     }
+    // Free-text word filters, and the dashboard's sorted pages (by offset).
+    for q in [
+        UserPageQuery {
+            limit: 6,
+            words: Some("a".into()),
+            ..Default::default()
+        },
+        UserPageQuery {
+            limit: 50,
+            words: Some(picked[0].split('.').next().unwrap().into()),
+            ..Default::default()
+        },
+        UserPageQuery {
+            limit: 50,
+            words: Some(" -- ".into()),
+            ..Default::default()
+        },
+    ] {
+        let (lr, lk) = walk(l, q.clone()).await;
+        let (pr, pk) = walk(p, q.clone()).await;
+        same(&format!("page_users {q:?}"), &lr, &pr);
+        same(&format!("page_user_keys {q:?}"), &lk, &pk);
+    }
+    for order in lpgate_store::UserOrder::ALL {
+        for descending in [false, true] {
+            for offset in [0, 13] {
+                let q = UserPageQuery {
+                    limit: 20,
+                    sort: Some((order, descending)),
+                    offset,
+                    status: (offset > 0).then(|| "active".to_string()),
+                    ..Default::default()
+                };
+                same(
+                    &format!("sorted page_users {q:?}"),
+                    l.page_users(q.clone()).await.unwrap(),
+                    p.page_users(q.clone()).await.unwrap(),
+                );
+                same(
+                    &format!("sorted page_user_keys {q:?}"),
+                    l.page_user_keys(q.clone()).await.unwrap(),
+                    p.page_user_keys(q).await.unwrap(),
+                );
+            }
+        }
+    }
     let all = l.list_users(UserQuery::default()).await.unwrap();
     let ids: Vec<i64> = all.iter().rev().map(|u| u.id).chain([999_999]).collect();
     same(

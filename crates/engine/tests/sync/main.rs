@@ -10,4 +10,5 @@ mod failures;
 mod helpers;
 mod history;
 mod lifecycle;
+mod reads;
 mod watch;

@@ -444,3 +444,127 @@ async fn dashboard_sessions_end_when_the_token_is_revoked() {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
 }
+
+/// The users listed on a dashboard page, in order: (email, full name).
+fn listed(html: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for row in html.split("<tr><td><a href=\"/ui/users/").skip(1) {
+        let email = row.split('>').nth(1).unwrap().split('<').next().unwrap();
+        let name = row.split("<td>").nth(1).unwrap().split('<').next().unwrap();
+        out.push((email.to_string(), name.replace("&#x27;", "'")));
+    }
+    out
+}
+
+/// The `href` of the "Next page" link, unescaped.
+fn next_link(html: &str) -> Option<String> {
+    let at = html.find("\" rel=\"next\"")?;
+    let start = html[..at].rfind("href=\"")? + 6;
+    Some(html[start..at].replace("&amp;", "&").replace("&#38;", "&"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_users_sort_by_any_column_and_search_by_words_or_text() {
+    let (_e, server, admin, _writer, _reader, _held, email) = setup().await;
+    let mut a = Browser::new(&server);
+    a.sign_in(&admin).await;
+    let (_, all) = get(&server, Some(&admin), "/v1/users?limit=500").await;
+    let all = all["result"].as_array().unwrap().clone();
+    assert!(all.len() > 50, "more than a page of users: {}", all.len());
+
+    // Sorted by name both ways, walked through the pages' own links.
+    for (sort, descending) in [("name", false), ("-name", true)] {
+        let mut want: Vec<&Value> = all.iter().collect();
+        want.sort_by(|x, y| {
+            let key = |u: &Value| {
+                (
+                    u["fullname"].as_str().unwrap().to_lowercase(),
+                    u["account"].as_str().unwrap().to_string(),
+                    u["email"].as_str().unwrap().to_string(),
+                )
+            };
+            key(x).cmp(&key(y))
+        });
+        if descending {
+            want.reverse();
+        }
+        let mut got = Vec::new();
+        let mut path = format!("/ui/users?sort={sort}");
+        let mut seen = Vec::new();
+        loop {
+            seen.push(path.clone());
+            assert!(seen.len() < 10, "pages never end: {seen:?}");
+            let r = a.get(&path).await;
+            assert_eq!(r.status, 200, "{path}: {}", r.body);
+            got.extend(listed(&r.body).into_iter().map(|(e, _)| e));
+            match next_link(&r.body) {
+                Some(next) => {
+                    assert!(next.contains("offset="), "{next}");
+                    path = next;
+                }
+                None => break,
+            }
+        }
+        let want: Vec<String> = want
+            .iter()
+            .map(|u| u["email"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(got, want, "sort={sort}");
+    }
+    // The sorted column says so and its heading reverses it; another column starts ascending.
+    let page = a.get("/ui/users?sort=name").await.body;
+    assert!(page.contains("aria-sort=\"ascending\""), "{page}");
+    assert!(page.contains("sort=-name"), "{page}");
+    assert!(page.contains("sort=last_login"), "{page}");
+    // Most recent login first.
+    let recent = listed(&a.get("/ui/users?sort=-last_login").await.body);
+    let newest = all
+        .iter()
+        .filter_map(|u| u["last_login"].as_str())
+        .max()
+        .unwrap();
+    let top = all
+        .iter()
+        .find(|u| u["email"].as_str() == Some(recent[0].0.as_str()))
+        .unwrap();
+    assert_eq!(top["last_login"].as_str(), Some(newest));
+    let r = a.get("/ui/users?sort=shoe_size").await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body.contains("sort: unknown column") && r.body.contains("shoe_size"),
+        "{}",
+        r.body
+    );
+    assert_eq!(a.get("/ui/users?sort=name&offset=x").await.status, 400);
+
+    // Typed words find by word prefix (the free-text index), in any order of words…
+    let user = all
+        .iter()
+        .find(|u| u["email"].as_str() == Some(email.as_str()))
+        .unwrap();
+    let name = user["fullname"].as_str().unwrap();
+    let mut words = name.split(' ');
+    let (first, last) = (words.next().unwrap(), words.next_back().unwrap());
+    let typed = format!("{} {}", &last[..3], &first[..2]);
+    let r = a
+        .htmx(&format!("/ui/users?q={}", typed.replace(' ', "+")))
+        .await;
+    let found = listed(&r.body);
+    assert!(found.iter().any(|(e, _)| *e == email), "{typed}: {found:?}");
+    for (_, n) in &found {
+        let lower = n.to_lowercase();
+        assert!(
+            lower
+                .split(' ')
+                .any(|w| w.starts_with(&last[..3].to_lowercase()))
+                || found
+                    .iter()
+                    .any(|(e, _)| e.contains(&last[..3].to_lowercase())),
+            "{n} does not match {typed}"
+        );
+    }
+    // …and what no word starts with (the domain) as a substring of the address instead.
+    let domain = &email[email.find('@').unwrap() + 1..];
+    let r = a.htmx(&format!("/ui/users?q={domain}")).await;
+    assert_eq!(listed(&r.body).len(), 50, "{}", r.body);
+}

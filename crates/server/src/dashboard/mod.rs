@@ -220,7 +220,13 @@ pub fn error_page(e: ApiError) -> Response {
     let t = ErrorPage {
         status: e.status.as_u16(),
         reason: e.status.canonical_reason().unwrap_or("Error").to_string(),
-        message: e.message,
+        // Bad input names the field it came from, as the API's error envelope does.
+        message: match &e.field {
+            Some(field) if !e.message.starts_with(field.as_str()) => {
+                format!("{field}: {}", e.message)
+            }
+            _ => e.message,
+        },
     };
     let mut r = page(&t);
     *r.status_mut() = e.status;

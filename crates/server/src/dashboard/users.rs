@@ -11,7 +11,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::Utc;
 use lpgate_domain::AccountStatus;
-use lpgate_store::{Store, StoreError, UserPageQuery, UserRow};
+use lpgate_store::{Store, StoreError, UserOrder, UserPageQuery, UserRow};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -45,11 +45,27 @@ pub struct Filters {
     pub inactive: String,
     #[serde(default)]
     pub cursor: String,
+    /// A column to sort by (`name`, `last_login`…), `-` first for descending; empty for the
+    /// (account, email) order.
+    #[serde(default)]
+    pub sort: String,
+    /// With `sort`: rows skipped.
+    #[serde(default)]
+    pub offset: String,
 }
 
 impl Filters {
-    /// The query string of these filters with another cursor.
-    fn with_cursor(&self, cursor: &str) -> String {
+    /// The query string of these filters at another position.
+    fn at(&self, cursor: &str, offset: &str) -> String {
+        self.with(cursor, offset, &self.sort)
+    }
+
+    /// The query string of these filters, sorted another way, from the start.
+    fn sorted(&self, sort: &str) -> String {
+        self.with("", "", sort)
+    }
+
+    fn with(&self, cursor: &str, offset: &str, sort: &str) -> String {
         let pairs = [
             ("q", self.q.as_str()),
             ("status", &self.status),
@@ -59,6 +75,8 @@ impl Filters {
             ("mfa", &self.mfa),
             ("inactive", &self.inactive),
             ("cursor", cursor),
+            ("sort", sort),
+            ("offset", offset),
         ];
         let kept: Vec<(&str, &str)> = pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect();
         serde_urlencoded::to_string(kept).unwrap_or_default()
@@ -86,9 +104,62 @@ struct UsersPage {
     statuses: [&'static str; 4],
 }
 
+/// A column heading: its sort link, and how the list is sorted by it now (`aria-sort`).
+pub struct Heading {
+    pub label: &'static str,
+    pub href: Option<String>,
+    pub aria: &'static str,
+}
+
+/// The table's columns and the sort names of the sortable ones (`""` is the default order).
+const COLUMNS: [(&str, Option<&str>); 7] = [
+    ("Email", Some("email")),
+    ("Name", Some("name")),
+    ("Account", Some("")),
+    ("Status", Some("status")),
+    ("Role", Some("role")),
+    ("MFA", None),
+    ("Last login", Some("last_login")),
+];
+
+fn headings(f: &Filters) -> Vec<Heading> {
+    let current = f.sort.trim_start_matches('-');
+    let descending = f.sort.starts_with('-');
+    COLUMNS
+        .iter()
+        .map(|(label, sort)| {
+            let Some(sort) = sort else {
+                return Heading {
+                    label,
+                    href: None,
+                    aria: "none",
+                };
+            };
+            let active = *sort == current;
+            let aria = match (active, descending) {
+                (false, _) => "none",
+                (true, false) => "ascending",
+                (true, true) => "descending",
+            };
+            // A second click on the sorted column reverses it (the default order has one way).
+            let next = if active && !descending && !sort.is_empty() {
+                format!("-{sort}")
+            } else {
+                sort.to_string()
+            };
+            Heading {
+                label,
+                href: Some(format!("/ui/users?{}", f.sorted(&next))),
+                aria,
+            }
+        })
+        .collect()
+}
+
 #[derive(Template)]
 #[template(path = "dashboard/users_results.html")]
 struct Results {
+    headings: Vec<Heading>,
     users: Vec<Line>,
     next: Option<String>,
     first: Option<String>,
@@ -181,52 +252,125 @@ async fn results<S: Store>(
             && inactive.is_none_or(|before| u.last_login.is_none_or(|t| t < before))
     };
     let filtered = mfa.is_some() || inactive.is_some();
-    let mut after = some(&f.cursor).map(|c| decode_cursor(&c)).transpose()?;
-    let mut kept: Vec<UserRow> = Vec::new();
-    let mut scanned = 0;
-    let next_key = loop {
-        let batch = if filtered { 500 } else { PAGE };
-        let rows = state
-            .store
-            .page_users(UserPageQuery {
-                account: v.caller.account_filter(requested.clone()),
-                status: status.clone(),
-                admin,
-                group: some(&f.group),
-                text: q.clone(),
-                updated_since: None,
-                after: after.clone(),
-                limit: batch + 1,
-            })
-            .await?;
-        let more = rows.len() > batch;
-        let taken = rows.len().min(batch);
-        let mut rest = false;
-        for (i, u) in rows.into_iter().take(batch).enumerate() {
-            scanned += 1;
-            after = Some((u.account.clone(), u.email.clone()));
-            if keep(&u) {
-                kept.push(u);
-                if kept.len() == PAGE {
-                    rest = i + 1 < taken;
-                    break;
-                }
-            }
-        }
-        if kept.len() == PAGE {
-            break (rest || more).then(|| after.clone()).flatten();
-        }
-        if !more {
-            break None;
-        }
-        if scanned >= SCAN {
-            break after.clone();
+    let sort = match f.sort.as_str() {
+        "" => None,
+        s => {
+            let (name, descending) = match s.strip_prefix('-') {
+                Some(name) => (name, true),
+                None => (s, false),
+            };
+            let order = UserOrder::parse(name).ok_or_else(|| {
+                let known: Vec<&str> = UserOrder::ALL.iter().map(|o| o.as_str()).collect();
+                ApiError::invalid(
+                    "sort",
+                    format!("unknown column {s:?}; one of {}", known.join(", ")),
+                )
+            })?;
+            Some((order, descending))
         }
     };
-    let next =
-        next_key.map(|(a, e)| format!("/ui/users?{}", f.with_cursor(&encode_cursor(&a, &e))));
-    let first = (!f.cursor.is_empty()).then(|| format!("/ui/users?{}", f.with_cursor("")));
+    let start = match some(&f.offset) {
+        None => 0,
+        Some(o) => o
+            .parse::<usize>()
+            .ok()
+            .filter(|o| *o <= 100_000_000)
+            .ok_or_else(|| ApiError::invalid("offset", format!("not a row count: {o:?}")))?,
+    };
+    let mut skip = start;
+    let mut after = match sort {
+        Some(_) => None,
+        None => some(&f.cursor).map(|c| decode_cursor(&c)).transpose()?,
+    };
+    let base = UserPageQuery {
+        account: v.caller.account_filter(requested.clone()),
+        status: status.clone(),
+        admin,
+        group: some(&f.group),
+        ..UserPageQuery::default()
+    };
+    // What is typed is matched as word prefixes through the free-text index (milliseconds
+    // at any size); when that finds no one at all — a domain, a fragment inside a word — as
+    // a substring of email and name (a scan, but exact).
+    let (mut words, mut text) = (q, None);
+    let (from, from_skip) = (after.clone(), skip);
+    let mut kept: Vec<UserRow>;
+    let mut next_key;
+    loop {
+        kept = Vec::new();
+        after = from.clone();
+        skip = from_skip;
+        let mut scanned = 0;
+        next_key = loop {
+            let batch = if filtered { 500 } else { PAGE };
+            let rows = state
+                .store
+                .page_users(UserPageQuery {
+                    text: text.clone(),
+                    words: words.clone(),
+                    after: after.clone(),
+                    sort,
+                    offset: skip,
+                    limit: batch + 1,
+                    ..base.clone()
+                })
+                .await?;
+            let more = rows.len() > batch;
+            let taken = rows.len().min(batch);
+            let mut rest = false;
+            for (i, u) in rows.into_iter().take(batch).enumerate() {
+                scanned += 1;
+                skip += 1;
+                after = Some((u.account.clone(), u.email.clone()));
+                if keep(&u) {
+                    kept.push(u);
+                    if kept.len() == PAGE {
+                        rest = i + 1 < taken;
+                        break;
+                    }
+                }
+            }
+            if kept.len() == PAGE {
+                break (rest || more).then(|| after.clone()).flatten();
+            }
+            if !more {
+                break None;
+            }
+            if scanned >= SCAN {
+                break after.clone();
+            }
+        };
+        if scanned > 0 || words.is_none() {
+            break;
+        }
+        // No word match from here on: the substring match instead, if no word matches at all
+        // (otherwise this is just past the last word match).
+        let anywhere = from.is_none() && from_skip == 0;
+        let none_at_all = anywhere
+            || state
+                .store
+                .page_user_keys(UserPageQuery {
+                    words: words.clone(),
+                    limit: 1,
+                    ..base.clone()
+                })
+                .await?
+                .is_empty();
+        if !none_at_all {
+            break;
+        }
+        text = words.take();
+    }
+    let next = next_key.map(|(a, e)| {
+        let query = match sort {
+            Some(_) => f.at("", &skip.to_string()),
+            None => f.at(&encode_cursor(&a, &e), ""),
+        };
+        format!("/ui/users?{query}")
+    });
+    let first = (!f.cursor.is_empty() || start > 0).then(|| format!("/ui/users?{}", f.at("", "")));
     Ok(Results {
+        headings: headings(f),
         users: kept.iter().map(line).collect(),
         next,
         first,

@@ -106,6 +106,7 @@ async fn index<S: Store>(
             .transpose()?,
         after: p.get("cursor").map(decode_cursor).transpose()?,
         limit: limit + 1,
+        ..UserPageQuery::default()
     };
     page_of_users(&state, version.map(|Extension(v)| v), query, limit).await
 }
