@@ -275,44 +275,51 @@ pub async fn load_folders<C: GenericClient>(
     ids: &[String],
 ) -> StoreResult<Vec<FolderRecord>> {
     let ctx = "load folders";
-    let mut out = Vec::new();
-    for id in ids {
-        let Some(r) = c
-            .query_opt(
-                "SELECT id, name, deleted, score FROM folders WHERE account_id = $1 AND id = $2",
-                &[&account.0, id],
+    // Two statements for any number of folders (a resync may load thousands): one round
+    // trip each, not two per folder.
+    let mut folders: std::collections::HashMap<String, FolderRecord> = c
+        .query(
+            "SELECT id, name, deleted, score FROM folders WHERE account_id = $1 AND id = ANY($2)",
+            &[&account.0, &ids],
+        )
+        .await
+        .map_err(backend(ctx))?
+        .iter()
+        .map(|r| {
+            let id: String = r.get(0);
+            (
+                id.clone(),
+                FolderRecord {
+                    id,
+                    name: r.get(1),
+                    deleted: r.get(2),
+                    score: r.get(3),
+                    members: Vec::new(),
+                },
             )
-            .await
-            .map_err(backend(ctx))?
-        else {
-            continue;
-        };
-        let members = c
-            .query(
-                "SELECT email, readonly, give, can_administer, superadmin FROM folder_members
-                 WHERE account_id = $1 AND folder_id = $2 ORDER BY email",
-                &[&account.0, id],
-            )
-            .await
-            .map_err(backend(ctx))?
-            .iter()
-            .map(|m| FolderMemberRecord {
-                email: m.get(0),
-                readonly: m.get(1),
-                give: m.get(2),
-                can_administer: m.get(3),
-                superadmin: m.get(4),
-            })
-            .collect();
-        out.push(FolderRecord {
-            id: r.get(0),
-            name: r.get(1),
-            deleted: r.get(2),
-            score: r.get(3),
-            members,
-        });
+        })
+        .collect();
+    for m in c
+        .query(
+            "SELECT folder_id, email, readonly, give, can_administer, superadmin FROM folder_members
+             WHERE account_id = $1 AND folder_id = ANY($2) ORDER BY folder_id, email",
+            &[&account.0, &ids],
+        )
+        .await
+        .map_err(backend(ctx))?
+    {
+        if let Some(f) = folders.get_mut(m.get::<_, &str>(0)) {
+            f.members.push(FolderMemberRecord {
+                email: m.get(1),
+                readonly: m.get(2),
+                give: m.get(3),
+                can_administer: m.get(4),
+                superadmin: m.get(5),
+            });
+        }
     }
-    Ok(out)
+    // In the order asked, as the SQLite store answers.
+    Ok(ids.iter().filter_map(|id| folders.remove(id)).collect())
 }
 
 /// A group's stable id: LastPass has none, so one is derived from account and name (the
@@ -785,74 +792,71 @@ async fn write_folders(
     now: &str,
     has_snapshot: bool,
 ) -> Result<(), tokio_postgres::Error> {
-    for id in remove {
+    // Set-based: a first snapshot writes thousands of folders and tens of thousands of
+    // members, one round trip per statement here rather than per row.
+    if !remove.is_empty() {
         tx.execute(
-            "DELETE FROM folder_members WHERE account_id = $1 AND folder_id = $2",
-            &[&acct, id],
+            "DELETE FROM folder_members WHERE account_id = $1 AND folder_id = ANY($2)",
+            &[&acct, &remove],
         )
         .await?;
         tx.execute(
-            "DELETE FROM folders WHERE account_id = $1 AND id = $2",
-            &[&acct, id],
+            "DELETE FROM folders WHERE account_id = $1 AND id = ANY($2)",
+            &[&acct, &remove],
         )
         .await?;
     }
     if upsert.is_empty() {
         return Ok(());
     }
-    let folder = tx
-        .prepare(
-            "INSERT INTO folders (account_id, id, name, deleted, score, fingerprint, first_seen)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (account_id, id) DO UPDATE SET name = excluded.name, deleted = excluded.deleted,
-                score = excluded.score, fingerprint = excluded.fingerprint",
+    let ids: Vec<&str> = upsert.iter().map(|v| v.record.id.as_str()).collect();
+    if has_snapshot {
+        tx.execute(
+            "DELETE FROM folder_members WHERE account_id = $1 AND folder_id = ANY($2)",
+            &[&acct, &ids],
         )
         .await?;
-    let add = tx
-        .prepare(
+    }
+    let names: Vec<&str> = upsert.iter().map(|v| v.record.name.as_str()).collect();
+    let deleted: Vec<bool> = upsert.iter().map(|v| v.record.deleted).collect();
+    let scores: Vec<Option<f64>> = upsert.iter().map(|v| v.record.score).collect();
+    let fingerprints: Vec<i64> = upsert.iter().map(|v| v.fingerprint).collect();
+    tx.execute(
+        "INSERT INTO folders (account_id, id, name, deleted, score, fingerprint, first_seen)
+         SELECT $1, i, n, d, s, f, $7
+         FROM unnest($2::text[], $3::text[], $4::bool[], $5::float8[], $6::int8[])
+              WITH ORDINALITY AS t(i, n, d, s, f, o)
+         ORDER BY o
+         ON CONFLICT (account_id, id) DO UPDATE SET name = excluded.name, deleted = excluded.deleted,
+            score = excluded.score, fingerprint = excluded.fingerprint",
+        &[&acct, &ids, &names, &deleted, &scores, &fingerprints, &now],
+    )
+    .await?;
+    let (mut f_ids, mut emails, mut ro, mut give, mut admin, mut sup) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for v in upsert {
+        for m in &v.record.members {
+            f_ids.push(v.record.id.as_str());
+            emails.push(m.email.as_str());
+            ro.push(m.readonly);
+            give.push(m.give);
+            admin.push(m.can_administer);
+            sup.push(m.superadmin);
+        }
+    }
+    if !f_ids.is_empty() {
+        // The last of repeated (folder, email) pairs wins, as SQLite's INSERT OR REPLACE.
+        tx.execute(
             "INSERT INTO folder_members (account_id, folder_id, email, readonly, give, can_administer, superadmin)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             SELECT DISTINCT ON (f, e) $1, f, e, r, g, c, s
+             FROM unnest($2::text[], $3::text[], $4::bool[], $5::bool[], $6::bool[], $7::bool[])
+                  WITH ORDINALITY AS t(f, e, r, g, c, s, o)
+             ORDER BY f, e, o DESC
              ON CONFLICT (account_id, folder_id, email) DO UPDATE SET readonly = excluded.readonly,
                 give = excluded.give, can_administer = excluded.can_administer, superadmin = excluded.superadmin",
+            &[&acct, &f_ids, &emails, &ro, &give, &admin, &sup],
         )
         .await?;
-    for v in upsert {
-        let f = &v.record;
-        if has_snapshot {
-            tx.execute(
-                "DELETE FROM folder_members WHERE account_id = $1 AND folder_id = $2",
-                &[&acct, &f.id],
-            )
-            .await?;
-        }
-        tx.execute(
-            &folder,
-            &[
-                &acct,
-                &f.id,
-                &f.name,
-                &f.deleted,
-                &f.score,
-                &v.fingerprint,
-                &now,
-            ],
-        )
-        .await?;
-        for m in &f.members {
-            tx.execute(
-                &add,
-                &[
-                    &acct,
-                    &f.id,
-                    &m.email,
-                    &m.readonly,
-                    &m.give,
-                    &m.can_administer,
-                    &m.superadmin,
-                ],
-            )
-            .await?;
-        }
     }
     Ok(())
 }
