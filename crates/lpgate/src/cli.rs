@@ -26,6 +26,10 @@ pub struct GlobalArgs {
     /// [default: ~/.local/share/lpgate]
     #[arg(long, global = true, env = "LPGATE_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// The store: `sqlite:PATH` or `postgres://user:password@host:port/dbname`
+    /// [default: sqlite:DIR/lpgate.sqlite in the data directory]
+    #[arg(long, global = true, env = "LPGATE_STORE", value_name = "URL")]
+    pub store: Option<String>,
     /// More log output on stderr (-v info, -vv debug); LPGATE_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -36,6 +40,9 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Create the data directory, its config, the store and the master key.
     Init,
+    /// Copy a SQLite store into an empty PostgreSQL database (every table, row ids and audit
+    /// hashes kept), to move an installation to the scale-out store.
+    Migrate(MigrateArgs),
     /// Show the effective configuration (file plus LPGATE_* variables), secrets masked.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -861,4 +868,15 @@ pub enum ExportFormat {
     Csv,
     /// One JSON array of objects.
     Json,
+}
+
+/// `lpgate migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The store to copy: sqlite:PATH.
+    #[arg(long, value_name = "URL")]
+    pub from: String,
+    /// The empty PostgreSQL database to copy into: postgres://user:password@host/dbname.
+    #[arg(long, value_name = "URL")]
+    pub to: String,
 }

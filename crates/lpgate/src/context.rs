@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use lpgate_engine::MasterKey;
+use lpgate_store::Store;
+use lpgate_store_postgres::PostgresStore;
 use lpgate_store_sqlite::SqliteStore;
 
 use crate::cli::GlobalArgs;
@@ -33,17 +35,114 @@ pub fn data_dir(global: &GlobalArgs) -> anyhow::Result<PathBuf> {
     }
 }
 
+/// Where the store is, from `--store` / `LPGATE_STORE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreUrl {
+    /// `sqlite:PATH`: the embedded store in one file.
+    Sqlite(PathBuf),
+    /// `postgres://…`: a PostgreSQL database, shared by any number of lpgate processes.
+    Postgres(String),
+}
+
+impl StoreUrl {
+    /// Parses `sqlite:PATH`, `postgres://…` or `postgresql://…`.
+    pub fn parse(s: &str) -> anyhow::Result<Self> {
+        if let Some(path) = s.strip_prefix("sqlite:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err(crate::command::UsageError(
+                    "--store sqlite: needs a path (sqlite:/var/lib/lpgate/lpgate.sqlite)".into(),
+                )
+                .into());
+            }
+            return Ok(StoreUrl::Sqlite(PathBuf::from(path)));
+        }
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            return Ok(StoreUrl::Postgres(s.to_string()));
+        }
+        Err(crate::command::UsageError(format!(
+            "--store {s:?}: expected sqlite:PATH or postgres://user:password@host:port/dbname"
+        ))
+        .into())
+    }
+
+    /// The URL the options name, or the SQLite file in the data directory.
+    pub fn from_args(global: &GlobalArgs) -> anyhow::Result<Self> {
+        match global.store.as_deref().filter(|s| !s.is_empty()) {
+            Some(s) => StoreUrl::parse(s),
+            None => Ok(StoreUrl::Sqlite(data_dir(global)?.join(STORE_FILE))),
+        }
+    }
+}
+
+impl std::fmt::Display for StoreUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreUrl::Sqlite(p) => write!(f, "sqlite:{}", p.display()),
+            // Never print a password.
+            StoreUrl::Postgres(u) => match (u.split_once("://"), u.rfind('@')) {
+                (Some((scheme, rest)), Some(at)) if rest.contains(':') && at > scheme.len() => {
+                    let user_end = rest.find(':').unwrap_or(0);
+                    let host = &u[at..];
+                    write!(f, "{scheme}://{}:***{host}", &rest[..user_end])
+                }
+                _ => f.write_str(u),
+            },
+        }
+    }
+}
+
+/// A store the command line can open from a [`StoreUrl`]: commands are generic over it, and
+/// `command::run` picks the backend from the URL's scheme.
+pub trait OpenStore: Store {
+    /// Opens (and migrates) the store at `url`.
+    fn open_url(url: &StoreUrl) -> impl std::future::Future<Output = anyhow::Result<Self>> + Send;
+    /// Waits until writes already started are done (SQLite's search index after a first
+    /// snapshot; PostgreSQL has none in flight).
+    fn settled(&self) -> impl std::future::Future<Output = anyhow::Result<()>> + Send;
+}
+
+impl OpenStore for SqliteStore {
+    async fn open_url(url: &StoreUrl) -> anyhow::Result<Self> {
+        match url {
+            StoreUrl::Sqlite(path) => SqliteStore::open(path)
+                .await
+                .with_context(|| format!("Failed to open the store {url}")),
+            StoreUrl::Postgres(_) => bail!("{url} is not a SQLite store"),
+        }
+    }
+
+    async fn settled(&self) -> anyhow::Result<()> {
+        Ok(SqliteStore::settled(self).await?)
+    }
+}
+
+impl OpenStore for PostgresStore {
+    async fn open_url(url: &StoreUrl) -> anyhow::Result<Self> {
+        match url {
+            StoreUrl::Postgres(u) => PostgresStore::open(u)
+                .await
+                .with_context(|| format!("Failed to open the store {url}")),
+            StoreUrl::Sqlite(_) => bail!("{url} is not a PostgreSQL store"),
+        }
+    }
+
+    async fn settled(&self) -> anyhow::Result<()> {
+        Ok(PostgresStore::settled(self).await?)
+    }
+}
+
 /// An opened installation.
-pub struct Ctx {
+pub struct Ctx<S> {
     /// The parsed config.
     pub config: Config,
     /// The store.
-    pub store: SqliteStore,
+    pub store: S,
     /// The master key.
     pub key: MasterKey,
 }
 
-impl Ctx {
+impl<S: OpenStore> Ctx<S> {
     /// Opens an initialised installation; says how to initialise one if it is not.
     pub async fn open(global: &GlobalArgs) -> anyhow::Result<Self> {
         let dir = data_dir(global)?;
@@ -61,9 +160,7 @@ impl Ctx {
         }
         let config = Config::load(&config_path)?;
         let key = MasterKey::load(std::env::var("LPGATE_MASTER_KEY").ok(), &dir.join(KEY_FILE))?;
-        let store = SqliteStore::open(dir.join(STORE_FILE))
-            .await
-            .with_context(|| format!("Failed to open the store in {}", dir.display()))?;
+        let store = S::open_url(&StoreUrl::from_args(global)?).await?;
         Ok(Ctx { config, store, key })
     }
 }

@@ -183,6 +183,7 @@ pub fn remove(conn: &mut Connection, name: &str) -> StoreResult<()> {
         "sync_runs",
         "expired_passwords",
         "expired_password_reads",
+        "account_schedule",
     ] {
         tx.execute(&format!("DELETE FROM {table} WHERE account_id = ?1"), [id])
             .map_err(backend(ctx))?;
@@ -190,4 +191,40 @@ pub fn remove(conn: &mut Connection, name: &str) -> StoreResult<()> {
     tx.execute("DELETE FROM accounts WHERE id = ?1", [id])
         .map_err(backend(ctx))?;
     tx.commit().map_err(backend(ctx))
+}
+
+/// Claims the account's scheduled sync when it is due (see `Store::claim_due`).
+pub fn claim_due(
+    conn: &mut Connection,
+    account: AccountId,
+    now: &str,
+    first_due: &str,
+    lease_until: &str,
+) -> StoreResult<bool> {
+    let ctx = "claim scheduled sync";
+    let tx = conn.transaction().map_err(backend(ctx))?;
+    tx.execute(
+        "INSERT OR IGNORE INTO account_schedule (account_id, next_due_at) VALUES (?1, ?2)",
+        params![account.0, first_due],
+    )
+    .map_err(backend(ctx))?;
+    let n = tx
+        .execute(
+            "UPDATE account_schedule SET next_due_at = ?3 WHERE account_id = ?1 AND next_due_at <= ?2",
+            params![account.0, now, lease_until],
+        )
+        .map_err(backend(ctx))?;
+    tx.commit().map_err(backend(ctx))?;
+    Ok(n > 0)
+}
+
+/// Sets the account's next due time.
+pub fn set_next_due(conn: &Connection, account: AccountId, at: &str) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO account_schedule (account_id, next_due_at) VALUES (?1, ?2)
+         ON CONFLICT (account_id) DO UPDATE SET next_due_at = excluded.next_due_at",
+        params![account.0, at],
+    )
+    .map_err(backend("schedule next sync"))?;
+    Ok(())
 }

@@ -177,6 +177,28 @@ impl Store for SqliteStore {
         Ok(lpgate_store::BaselineWriter::new(sender, done))
     }
 
+    async fn claim_due(
+        &self,
+        account: AccountId,
+        now: DateTime<Utc>,
+        first_due: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let (now, first_due, lease_until) = (utc(now), utc(first_due), utc(lease_until));
+        self.write("claim scheduled sync", move |c| {
+            accounts::claim_due(c, account, &now, &first_due, &lease_until)
+        })
+        .await
+    }
+
+    async fn set_next_due(&self, account: AccountId, at: DateTime<Utc>) -> StoreResult<()> {
+        let at = utc(at);
+        self.write("schedule next sync", move |c| {
+            accounts::set_next_due(c, account, &at)
+        })
+        .await
+    }
+
     async fn fail_run(
         &self,
         run: RunId,

@@ -392,6 +392,14 @@ WHERE c.account_id = folders.account_id AND c.folder_id = folders.id;
 CREATE INDEX users_by_name ON users(fullname COLLATE NOCASE);
 CREATE INDEX users_by_last_login ON users(last_login_at);
 "#,
+    r#"
+-- The scheduler's shared due times (issue 9): a worker claims an account by moving its next
+-- due time past a lease, so workers sharing a store take turns.
+CREATE TABLE account_schedule (
+    account_id   INTEGER PRIMARY KEY,
+    next_due_at  TEXT NOT NULL
+);
+"#,
 ];
 
 /// Brings the file up to the newest schema.

@@ -123,6 +123,24 @@ pub trait Store: Clone + Send + Sync + 'static {
         zone: lpgate_domain::AccountZone,
         now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<crate::BaselineWriter>> + Send;
+    /// Claims an account's scheduled sync for the calling worker: when the account is due at
+    /// `now` (its next due time has come; one never scheduled is due at `first_due`), moves
+    /// its next due time to `lease_until` and returns true; otherwise returns false. Workers
+    /// sharing a store so take turns (one claims, the others find it not due), and if the
+    /// claiming worker dies the account is due again once the lease ends.
+    fn claim_due(
+        &self,
+        account: AccountId,
+        now: DateTime<Utc>,
+        first_due: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Sets when the account's next scheduled sync is due (after a sync, whatever its outcome).
+    fn set_next_due(
+        &self,
+        account: AccountId,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Marks a run failed with its error; the snapshot is untouched.
     fn fail_run(
         &self,

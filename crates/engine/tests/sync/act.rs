@@ -14,11 +14,12 @@ use lpgate_engine::act::{
 use lpgate_engine::notify::{Channel, ChannelKind, Routing, Subscription};
 use lpgate_lastpass::{DeleteAction, NewUser};
 use lpgate_store::{
-    AuditQuery, AuditRow, ItemState, NewAuditEntry, PlanItemRow, PlanRow, PlanState, Store,
-    StoreError, UserQuery, UserRow,
+    AuditQuery, AuditRow, ItemState, NewAuditEntry, PlanItemRow, PlanRow, PlanState, StoreError,
+    UserQuery, UserRow,
 };
 
 use crate::helpers::{Bed, bed, t};
+use lpgate_store_testkit::{TestStore, both};
 
 const GROUP: &str = "Act Test";
 
@@ -43,7 +44,7 @@ fn policy() -> ApplyPolicy {
     }
 }
 
-fn request(b: &Bed, actions: Vec<Action>, limits: SafetyLimits) -> PlanRequest {
+fn request<S: TestStore>(b: &Bed<S>, actions: Vec<Action>, limits: SafetyLimits) -> PlanRequest {
     PlanRequest {
         account: b.account.clone(),
         actions,
@@ -55,14 +56,14 @@ fn request(b: &Bed, actions: Vec<Action>, limits: SafetyLimits) -> PlanRequest {
     }
 }
 
-async fn synced(users: usize, seed: u64) -> Bed {
-    let b = bed(users, seed).await;
+async fn synced<S: TestStore>(users: usize, seed: u64) -> Option<Bed<S>> {
+    let b = bed::<S>(users, seed).await?;
     b.sync_at(t(1, 0)).await.unwrap();
-    b.store.settled().await.unwrap();
-    b
+    b.store.settled().await;
+    Some(b)
 }
 
-async fn plan(b: &Bed, actions: Vec<Action>) -> (PlanRow, Vec<PlanItemRow>) {
+async fn plan<S: TestStore>(b: &Bed<S>, actions: Vec<Action>) -> (PlanRow, Vec<PlanItemRow>) {
     make_plan(
         &b.store,
         request(b, actions, SafetyLimits::default()),
@@ -73,7 +74,11 @@ async fn plan(b: &Bed, actions: Vec<Action>) -> (PlanRow, Vec<PlanItemRow>) {
     .unwrap()
 }
 
-async fn apply_with(b: &Bed, id: i64, policy: &ApplyPolicy) -> Result<ApplyReport, ActError> {
+async fn apply_with<S: TestStore>(
+    b: &Bed<S>,
+    id: i64,
+    policy: &ApplyPolicy,
+) -> Result<ApplyReport, ActError> {
     apply_plan(
         &b.store,
         &b.client,
@@ -86,11 +91,11 @@ async fn apply_with(b: &Bed, id: i64, policy: &ApplyPolicy) -> Result<ApplyRepor
     .await
 }
 
-async fn apply(b: &Bed, id: i64) -> Result<ApplyReport, ActError> {
+async fn apply<S: TestStore>(b: &Bed<S>, id: i64) -> Result<ApplyReport, ActError> {
     apply_with(b, id, &policy()).await
 }
 
-async fn stored(b: &Bed, email: &str) -> UserRow {
+async fn stored<S: TestStore>(b: &Bed<S>, email: &str) -> UserRow {
     b.store
         .list_users(UserQuery::default())
         .await
@@ -100,7 +105,7 @@ async fn stored(b: &Bed, email: &str) -> UserRow {
         .unwrap_or_else(|| panic!("{email} is not in the store"))
 }
 
-async fn lastpass(b: &Bed, email: &str) -> Option<lpgate_lastpass::User> {
+async fn lastpass<S: TestStore>(b: &Bed<S>, email: &str) -> Option<lpgate_lastpass::User> {
     b.client.get_user(email).await.unwrap()
 }
 
@@ -112,7 +117,7 @@ fn viewed(v: &CompanyView, email: &str) -> UserView {
         .unwrap_or_else(|| panic!("{email} is not in the emulated company"))
 }
 
-async fn audit(b: &Bed) -> Vec<AuditRow> {
+async fn audit<S: TestStore>(b: &Bed<S>) -> Vec<AuditRow> {
     let mut rows = b
         .store
         .list_audit(AuditQuery {
@@ -133,7 +138,7 @@ struct Picker {
 }
 
 impl Picker {
-    fn new(b: &Bed) -> Self {
+    fn new<S: TestStore>(b: &Bed<S>) -> Self {
         Picker {
             view: b.emulator().view(),
             taken: Vec::new(),
@@ -163,14 +168,15 @@ fn plain(u: &UserView) -> bool {
     !u.admin && !u.disabled && !u.neverloggedin
 }
 
-#[tokio::test]
-async fn every_action_has_its_effect_in_lastpass_and_in_the_store() {
-    let b = bed(60, 31).await;
+async fn every_action_has_its_effect_in_lastpass_and_in_the_store<S: TestStore>() {
+    let Some(b) = bed::<S>(60, 31).await else {
+        return;
+    };
     let domain = b.emulator().view().domain;
     let invited = format!("pending.invite@{domain}");
     b.emulator().invite(&invited).unwrap();
     b.sync_at(t(1, 0)).await.unwrap();
-    b.store.settled().await.unwrap();
+    b.store.settled().await;
     assert_eq!(stored(&b, &invited).await.status, "staged");
 
     let mut p = Picker::new(&b);
@@ -382,9 +388,10 @@ async fn every_action_has_its_effect_in_lastpass_and_in_the_store() {
     assert_eq!(now, was, "a second apply sent commands");
 }
 
-#[tokio::test]
-async fn no_ops_are_skipped_impossible_actions_refused_and_only_pending_items_sent() {
-    let b = synced(40, 32).await;
+async fn no_ops_are_skipped_impossible_actions_refused_and_only_pending_items_sent<S: TestStore>() {
+    let Some(b) = synced::<S>(40, 32).await else {
+        return;
+    };
     let mut p = Picker::new(&b);
     let suspended = p.pick("suspended", |u| u.disabled && !u.admin);
     let admin = p.pick("an enabled admin", |u| u.admin && !u.disabled);
@@ -515,9 +522,10 @@ async fn no_ops_are_skipped_impossible_actions_refused_and_only_pending_items_se
     assert!(matches!(empty, ActError::Empty(_)), "{empty:?}");
 }
 
-#[tokio::test]
-async fn plans_over_the_limits_are_held_until_approved() {
-    let b = synced(40, 33).await;
+async fn plans_over_the_limits_are_held_until_approved<S: TestStore>() {
+    let Some(b) = synced::<S>(40, 33).await else {
+        return;
+    };
     let routing = Routing {
         channels: vec![Channel {
             name: "secops".into(),
@@ -682,9 +690,10 @@ async fn plans_over_the_limits_are_held_until_approved() {
     );
 }
 
-#[tokio::test]
-async fn a_warn_fails_only_the_users_it_names_and_applying_again_retries_them() {
-    let b = synced(40, 34).await;
+async fn a_warn_fails_only_the_users_it_names_and_applying_again_retries_them<S: TestStore>() {
+    let Some(b) = synced::<S>(40, 34).await else {
+        return;
+    };
     let mut p = Picker::new(&b);
     let users: Vec<String> = (0..3).map(|_| p.plain()).collect();
     let missing = users[1].clone();
@@ -780,9 +789,10 @@ async fn a_warn_fails_only_the_users_it_names_and_applying_again_retries_them() 
     );
 }
 
-#[tokio::test]
-async fn a_plan_stopped_half_way_resumes_with_the_remaining_items_only() {
-    let b = synced(40, 35).await;
+async fn a_plan_stopped_half_way_resumes_with_the_remaining_items_only<S: TestStore>() {
+    let Some(b) = synced::<S>(40, 35).await else {
+        return;
+    };
     let mut p = Picker::new(&b);
     let users: Vec<String> = (0..6).map(|_| p.plain()).collect();
     let actions = users
@@ -889,7 +899,9 @@ async fn a_plan_stopped_half_way_resumes_with_the_remaining_items_only() {
 
 #[tokio::test]
 async fn every_applied_item_is_audited_and_tampering_is_found() {
-    let b = synced(30, 36).await;
+    let Some(b) = synced::<lpgate_store_testkit::SqliteStore>(30, 36).await else {
+        return;
+    };
     let mut p = Picker::new(&b);
     let a = p.plain();
     let c = p.plain();
@@ -966,9 +978,10 @@ async fn every_applied_item_is_audited_and_tampering_is_found() {
     assert!(broken.to_string().contains("edited"), "{broken}");
 }
 
-#[tokio::test]
-async fn a_removal_whose_reply_was_lost_completes_when_applied_again() {
-    let b = synced(30, 37).await;
+async fn a_removal_whose_reply_was_lost_completes_when_applied_again<S: TestStore>() {
+    let Some(b) = synced::<S>(30, 37).await else {
+        return;
+    };
     let mut p = Picker::new(&b);
     let users: Vec<String> = (0..3).map(|_| p.plain()).collect();
     let actions = users
@@ -1033,3 +1046,12 @@ async fn a_removal_whose_reply_was_lost_completes_when_applied_again() {
     assert_eq!((r.done, r.failed), (0, 1));
     assert!(lastpass(&b, &other).await.is_some());
 }
+
+both!(
+    every_action_has_its_effect_in_lastpass_and_in_the_store,
+    no_ops_are_skipped_impossible_actions_refused_and_only_pending_items_sent,
+    plans_over_the_limits_are_held_until_approved,
+    a_warn_fails_only_the_users_it_names_and_applying_again_retries_them,
+    a_plan_stopped_half_way_resumes_with_the_remaining_items_only,
+    a_removal_whose_reply_was_lost_completes_when_applied_again,
+);

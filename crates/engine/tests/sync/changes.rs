@@ -4,13 +4,14 @@ use std::collections::BTreeSet;
 
 use lpgate_emulator::FolderPerms;
 use lpgate_lastpass::{DeleteAction, GroupChange, NewUser, UserUpdate};
-use lpgate_store::Store;
 
 use crate::helpers::{bed, t};
+use lpgate_store_testkit::{TestStore, both};
 
-#[tokio::test]
-async fn every_change_kind_is_recorded_once() {
-    let b = bed(120, 5).await;
+async fn every_change_kind_is_recorded_once<S: TestStore>() {
+    let Some(b) = bed::<S>(120, 5).await else {
+        return;
+    };
     b.sync_at(t(1, 1)).await.unwrap();
     let e = b.emulator();
     let view = e.view();
@@ -209,3 +210,5 @@ async fn every_change_kind_is_recorded_once() {
         None
     );
 }
+
+both!(every_change_kind_is_recorded_once,);

@@ -5,11 +5,12 @@ use std::time::Duration;
 use lpgate_emulator::{FaultSpec, Latency, Rate};
 use lpgate_engine::{SyncError, SyncOptions};
 use lpgate_lastpass::DeleteAction;
-use lpgate_store::{RunOutcome, Store, UserQuery};
+use lpgate_store::{RunOutcome, UserQuery};
 
 use crate::helpers::{bed, client_for, t};
+use lpgate_store_testkit::{TestStore, both};
 
-async fn statuses(b: &crate::helpers::Bed) -> Vec<(String, String)> {
+async fn statuses<S: TestStore>(b: &crate::helpers::Bed<S>) -> Vec<(String, String)> {
     b.store
         .list_users(UserQuery::default())
         .await
@@ -19,9 +20,10 @@ async fn statuses(b: &crate::helpers::Bed) -> Vec<(String, String)> {
         .collect()
 }
 
-#[tokio::test]
-async fn a_failed_poll_changes_nothing() {
-    let b = bed(150, 7).await;
+async fn a_failed_poll_changes_nothing<S: TestStore>() {
+    let Some(b) = bed::<S>(150, 7).await else {
+        return;
+    };
     b.sync_at(t(1, 1)).await.unwrap();
     let before = statuses(&b).await;
     // Some users leave, but LastPass fails mid-listing: nobody may be marked deprovisioned.
@@ -89,9 +91,10 @@ async fn a_failed_poll_changes_nothing() {
     );
 }
 
-#[tokio::test]
-async fn far_fewer_users_is_an_error_not_departures() {
-    let b = bed(60, 8).await;
+async fn far_fewer_users_is_an_error_not_departures<S: TestStore>() {
+    let Some(b) = bed::<S>(60, 8).await else {
+        return;
+    };
     b.sync_at(t(1, 1)).await.unwrap();
     let view = b.emulator().view();
     for u in view.users.iter().take(40) {
@@ -124,9 +127,10 @@ async fn far_fewer_users_is_an_error_not_departures() {
     );
 }
 
-#[tokio::test]
-async fn two_syncs_of_one_account_never_run_at_once() {
-    let b = bed(40, 9).await;
+async fn two_syncs_of_one_account_never_run_at_once<S: TestStore>() {
+    let Some(b) = bed::<S>(40, 9).await else {
+        return;
+    };
     b.sync_at(t(1, 1)).await.unwrap();
     b.emulator().set_faults(
         Some("getuserdata"),
@@ -196,9 +200,10 @@ async fn skipping_server(skip: std::sync::Arc<std::sync::atomic::AtomicBool>) ->
     url
 }
 
-#[tokio::test]
-async fn a_user_the_listing_skipped_is_not_taken_for_a_departure() {
-    let b = bed(5, 11).await;
+async fn a_user_the_listing_skipped_is_not_taken_for_a_departure<S: TestStore>() {
+    let Some(b) = bed::<S>(5, 11).await else {
+        return;
+    };
     let skip = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let url = skipping_server(skip.clone()).await;
     let c = client_for(&url, |_| {});
@@ -219,9 +224,10 @@ async fn a_user_the_listing_skipped_is_not_taken_for_a_departure() {
     assert_eq!(runs[0].outcome, RunOutcome::Failed);
 }
 
-#[tokio::test]
-async fn a_first_sync_that_fails_midway_leaves_nothing_behind() {
-    let b = bed(120, 12).await;
+async fn a_first_sync_that_fails_midway_leaves_nothing_behind<S: TestStore>() {
+    let Some(b) = bed::<S>(120, 12).await else {
+        return;
+    };
     // Pages stream into the first snapshot's transaction as they arrive; a page failing later
     // must roll every earlier one back.
     b.emulator().set_faults(
@@ -275,7 +281,9 @@ async fn a_first_sync_that_fails_midway_leaves_nothing_behind() {
 }
 
 /// The emails the store lists as having an expired master password, and when it read them.
-async fn stored_expired(b: &crate::helpers::Bed) -> (Vec<String>, serde_json::Value) {
+async fn stored_expired<S: TestStore>(
+    b: &crate::helpers::Bed<S>,
+) -> (Vec<String>, serde_json::Value) {
     let q = |sql: &str| lpgate_store::QueryRequest {
         sql: sql.into(),
         ..Default::default()
@@ -299,9 +307,12 @@ async fn stored_expired(b: &crate::helpers::Bed) -> (Vec<String>, serde_json::Va
     )
 }
 
-#[tokio::test]
-async fn expired_master_passwords_are_read_with_each_sync_and_kept_when_only_that_read_fails() {
-    let b = bed(60, 11).await;
+async fn expired_master_passwords_are_read_with_each_sync_and_kept_when_only_that_read_fails<
+    S: TestStore,
+>() {
+    let Some(b) = bed::<S>(60, 11).await else {
+        return;
+    };
     let cutoff = b.emulator().now() - chrono::TimeDelta::days(365);
     let mut expected: Vec<String> = b
         .emulator()
@@ -350,3 +361,12 @@ async fn expired_master_passwords_are_read_with_each_sync_and_kept_when_only_tha
     assert_eq!(now, first[1..].to_vec());
     assert_eq!(read, serde_json::json!("2026-03-01 03:00:00"));
 }
+
+both!(
+    a_failed_poll_changes_nothing,
+    far_fewer_users_is_an_error_not_departures,
+    two_syncs_of_one_account_never_run_at_once,
+    a_user_the_listing_skipped_is_not_taken_for_a_departure,
+    a_first_sync_that_fails_midway_leaves_nothing_behind,
+    expired_master_passwords_are_read_with_each_sync_and_kept_when_only_that_read_fails,
+);

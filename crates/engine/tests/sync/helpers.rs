@@ -1,4 +1,4 @@
-//! A test bed: an emulated company, a store in a temp dir, an account linked to it.
+//! A test bed: an emulated company, a fresh store of either backend, an account linked to it.
 
 use std::time::Duration;
 
@@ -7,14 +7,14 @@ use lpgate_domain::AccountZone;
 use lpgate_emulator::{CompanySpec, Credentials, Emulator, RunningEmulator};
 use lpgate_engine::{MasterKey, SyncError, SyncOptions, SyncReport, sync_account};
 use lpgate_lastpass::{BaseUrl, Cid, Client, ClientConfig, ProvisioningHash, RetryPolicy};
-use lpgate_store::{AccountEndpoint, AccountRow, NewAccount, Store};
-use lpgate_store_sqlite::SqliteStore;
+use lpgate_store::{AccountEndpoint, AccountRow, NewAccount};
+use lpgate_store_testkit::TestStore;
 
 pub const HASH: &str = "9d6c1f0e2b3a4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5";
 
-pub struct Bed {
+pub struct Bed<S> {
     pub emu: RunningEmulator,
-    pub store: SqliteStore,
+    pub store: S,
     pub account: AccountRow,
     pub client: Client,
     pub dir: tempfile::TempDir,
@@ -42,7 +42,9 @@ pub fn client_for(base: &str, tweak: impl FnOnce(&mut ClientConfig)) -> Client {
     Client::new(c).unwrap()
 }
 
-pub async fn bed(users: usize, seed: u64) -> Bed {
+/// `None` when the backend's tests are skipped (`LPGATE_TEST_POSTGRES=skip`).
+pub async fn bed<S: TestStore>(users: usize, seed: u64) -> Option<Bed<S>> {
+    let fresh = S::fresh().await?;
     let spec = CompanySpec::new(users, seed);
     let emu = Emulator::generate(
         &spec,
@@ -54,10 +56,7 @@ pub async fn bed(users: usize, seed: u64) -> Bed {
     .start(([127, 0, 0, 1], 0).into())
     .await
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("lpgate.sqlite"))
-        .await
-        .unwrap();
+    let (store, dir) = (fresh.store, fresh.dir);
     let key = MasterKey::generate();
     let account = store
         .add_account(NewAccount {
@@ -72,17 +71,17 @@ pub async fn bed(users: usize, seed: u64) -> Bed {
         .await
         .unwrap();
     let client = client_for(&emu.base_url(), |_| {});
-    Bed {
+    Some(Bed {
         emu,
         store,
         account,
         client,
         dir,
         key,
-    }
+    })
 }
 
-impl Bed {
+impl<S: TestStore> Bed<S> {
     pub async fn sync_at(&self, at: DateTime<Utc>) -> Result<SyncReport, SyncError> {
         self.sync_with(at, &self.client, &SyncOptions::default())
             .await

@@ -3,10 +3,12 @@
 use lpgate_store::{Store, UserQuery};
 
 use crate::helpers::{HASH, bed, t};
+use lpgate_store_testkit::{TestStore, both};
 
-#[tokio::test]
-async fn first_sync_is_a_baseline_and_resync_finds_nothing() {
-    let b = bed(180, 1).await;
+async fn first_sync_is_a_baseline_and_resync_finds_nothing<S: TestStore>() {
+    let Some(b) = bed::<S>(180, 1).await else {
+        return;
+    };
     let first = b.sync_at(t(1, 1)).await.unwrap();
     assert!(first.baseline);
     assert_eq!(first.run.changes, 0);
@@ -73,7 +75,9 @@ async fn first_sync_is_a_baseline_and_resync_finds_nothing() {
 
 #[tokio::test]
 async fn the_hash_is_never_stored_in_clear() {
-    let b = bed(40, 2).await;
+    let Some(b) = bed::<lpgate_store_testkit::SqliteStore>(40, 2).await else {
+        return;
+    };
     b.sync_at(t(1, 1)).await.unwrap();
     let row = b.store.account("acme").await.unwrap();
     assert_eq!(b.key.unseal(&row.provhash_sealed).unwrap().expose(), HASH);
@@ -90,3 +94,5 @@ async fn the_hash_is_never_stored_in_clear() {
         }
     }
 }
+
+both!(first_sync_is_a_baseline_and_resync_finds_nothing,);

@@ -8,19 +8,19 @@ use anyhow::{Context, bail};
 use chrono::Utc;
 use lpgate_domain::AccountZone;
 use lpgate_lastpass::{BaseUrl, Cid, Client, ClientConfig, ProvisioningHash, Region};
-use lpgate_store::{AccountEndpoint, AccountRow, NewAccount, Store};
+use lpgate_store::{AccountEndpoint, AccountRow, NewAccount};
 use serde::Serialize;
 
 use crate::cli::{
     AccountAddArgs, AccountCommand, AccountRemoveArgs, AccountSetHashArgs, GlobalArgs,
 };
 use crate::command::UsageError;
-use crate::context::Ctx;
+use crate::context::{Ctx, OpenStore};
 use crate::output::{self, Format};
 
 /// Dispatches `lpgate account …`.
-pub async fn run(global: &GlobalArgs, cmd: AccountCommand) -> anyhow::Result<()> {
-    let ctx = Ctx::open(global).await?;
+pub async fn run<S: OpenStore>(global: &GlobalArgs, cmd: AccountCommand) -> anyhow::Result<()> {
+    let ctx = Ctx::<S>::open(global).await?;
     match cmd {
         AccountCommand::Add(a) => add(&ctx, a).await,
         AccountCommand::List(f) => list(&ctx, f.format).await,
@@ -90,7 +90,7 @@ fn check_name(name: &str) -> anyhow::Result<()> {
 }
 
 /// The client for a stored account, with its hash unsealed.
-pub fn client_for(ctx: &Ctx, row: &AccountRow) -> anyhow::Result<Client> {
+pub fn client_for<S: OpenStore>(ctx: &Ctx<S>, row: &AccountRow) -> anyhow::Result<Client> {
     let hash = ctx
         .key
         .unseal(&row.provhash_sealed)
@@ -106,7 +106,7 @@ pub fn client_for(ctx: &Ctx, row: &AccountRow) -> anyhow::Result<Client> {
     ))?)
 }
 
-async fn add(ctx: &Ctx, a: AccountAddArgs) -> anyhow::Result<()> {
+async fn add<S: OpenStore>(ctx: &Ctx<S>, a: AccountAddArgs) -> anyhow::Result<()> {
     check_name(&a.name)?;
     let cid = Cid::parse(&a.cid).map_err(|e| UsageError(e.to_string()))?;
     let endpoint = match (&a.region, &a.url) {
@@ -183,7 +183,7 @@ struct AccountOut {
     last_error: Option<String>,
 }
 
-async fn list(ctx: &Ctx, format: Format) -> anyhow::Result<()> {
+async fn list<S: OpenStore>(ctx: &Ctx<S>, format: Format) -> anyhow::Result<()> {
     let mut out = Vec::new();
     for a in ctx.store.list_accounts().await? {
         let last = ctx
@@ -222,7 +222,7 @@ async fn list(ctx: &Ctx, format: Format) -> anyhow::Result<()> {
     )
 }
 
-async fn check(ctx: &Ctx, name: &str) -> anyhow::Result<()> {
+async fn check<S: OpenStore>(ctx: &Ctx<S>, name: &str) -> anyhow::Result<()> {
     let row = ctx.store.account(name).await?;
     let started = Instant::now();
     let users = client_for(ctx, &row)?.check().await?;
@@ -234,7 +234,7 @@ async fn check(ctx: &Ctx, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn set_hash(ctx: &Ctx, a: AccountSetHashArgs) -> anyhow::Result<()> {
+async fn set_hash<S: OpenStore>(ctx: &Ctx<S>, a: AccountSetHashArgs) -> anyhow::Result<()> {
     let hash = read_hash(&a.provhash_file)?;
     ctx.store
         .set_account_provhash(&a.name, ctx.key.seal(&hash))
@@ -243,7 +243,7 @@ async fn set_hash(ctx: &Ctx, a: AccountSetHashArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn remove(ctx: &Ctx, a: AccountRemoveArgs) -> anyhow::Result<()> {
+async fn remove<S: OpenStore>(ctx: &Ctx<S>, a: AccountRemoveArgs) -> anyhow::Result<()> {
     let row = ctx.store.account(&a.name).await?;
     if !a.yes {
         bail!(UsageError(format!(

@@ -5,7 +5,7 @@ use chrono::Utc;
 use lpgate_domain::{Action, ActionKind, ActionParams};
 use lpgate_engine::act::{self, ActError, PlanRequest};
 use lpgate_engine::import::{self, HrColumns};
-use lpgate_store::{AccountRow, AuditQuery, NewAuditEntry, PlanItemRow, PlanRow, PlanState, Store};
+use lpgate_store::{AccountRow, AuditQuery, NewAuditEntry, PlanItemRow, PlanRow, PlanState};
 use serde::Serialize;
 
 use crate::cli::{
@@ -14,7 +14,7 @@ use crate::cli::{
 use crate::command::account::client_for;
 use crate::command::list::parse_since;
 use crate::command::{HeldError, UsageError};
-use crate::context::Ctx;
+use crate::context::{Ctx, OpenStore};
 use crate::output::{self, Format};
 
 /// Who is acting: `--by`, else the local user name.
@@ -29,7 +29,10 @@ fn actor(by: Option<&str>) -> String {
 }
 
 /// The named account, or the only one.
-async fn pick_account(ctx: &Ctx, name: Option<&str>) -> anyhow::Result<AccountRow> {
+async fn pick_account<S: OpenStore>(
+    ctx: &Ctx<S>,
+    name: Option<&str>,
+) -> anyhow::Result<AccountRow> {
     match name {
         Some(n) => Ok(ctx.store.account(n).await?),
         None => {
@@ -114,8 +117,8 @@ fn describe(plan: &PlanRow) -> String {
 }
 
 /// `lpgate plan`.
-pub async fn plan(global: &GlobalArgs, a: PlanArgs) -> anyhow::Result<()> {
-    let ctx = Ctx::open(global).await?;
+pub async fn plan<S: OpenStore>(global: &GlobalArgs, a: PlanArgs) -> anyhow::Result<()> {
+    let ctx = Ctx::<S>::open(global).await?;
     let account = pick_account(&ctx, a.account.as_deref()).await?;
     let (actions, source) = actions_for(&ctx, &account, &a).await?;
     let routing = ctx.config.notifications.routing()?;
@@ -137,8 +140,8 @@ pub async fn plan(global: &GlobalArgs, a: PlanArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn actions_for(
-    ctx: &Ctx,
+async fn actions_for<S: OpenStore>(
+    ctx: &Ctx<S>,
     account: &AccountRow,
     a: &PlanArgs,
 ) -> anyhow::Result<(Vec<Action>, String)> {
@@ -255,7 +258,10 @@ async fn actions_for(
 }
 
 /// Every stored email of the account (present or not), for HR comparisons.
-async fn all_emails(ctx: &Ctx, account: &AccountRow) -> anyhow::Result<Vec<String>> {
+async fn all_emails<S: OpenStore>(
+    ctx: &Ctx<S>,
+    account: &AccountRow,
+) -> anyhow::Result<Vec<String>> {
     let rows = ctx
         .store
         .list_users(lpgate_store::UserQuery {
@@ -267,8 +273,8 @@ async fn all_emails(ctx: &Ctx, account: &AccountRow) -> anyhow::Result<Vec<Strin
 }
 
 /// `lpgate plans …`.
-pub async fn plans(global: &GlobalArgs, cmd: PlansCommand) -> anyhow::Result<()> {
-    let ctx = Ctx::open(global).await?;
+pub async fn plans<S: OpenStore>(global: &GlobalArgs, cmd: PlansCommand) -> anyhow::Result<()> {
+    let ctx = Ctx::<S>::open(global).await?;
     match cmd {
         PlansCommand::List(a) => {
             let rows = ctx.store.list_plans(a.account, 1000).await?;
@@ -300,8 +306,8 @@ pub async fn plans(global: &GlobalArgs, cmd: PlansCommand) -> anyhow::Result<()>
 }
 
 /// `lpgate apply`.
-pub async fn apply(global: &GlobalArgs, a: ApplyArgs) -> anyhow::Result<()> {
-    let ctx = Ctx::open(global).await?;
+pub async fn apply<S: OpenStore>(global: &GlobalArgs, a: ApplyArgs) -> anyhow::Result<()> {
+    let ctx = Ctx::<S>::open(global).await?;
     let (plan, _) = ctx.store.plan(a.plan).await?;
     let account = ctx.store.account(&plan.account).await?;
     let client = client_for(&ctx, &account)?;
@@ -345,8 +351,8 @@ pub async fn apply(global: &GlobalArgs, a: ApplyArgs) -> anyhow::Result<()> {
 }
 
 /// `lpgate approve`.
-pub async fn approve(global: &GlobalArgs, a: ApproveArgs) -> anyhow::Result<()> {
-    let ctx = Ctx::open(global).await?;
+pub async fn approve<S: OpenStore>(global: &GlobalArgs, a: ApproveArgs) -> anyhow::Result<()> {
+    let ctx = Ctx::<S>::open(global).await?;
     if a.by.trim().is_empty() {
         bail!(UsageError("--by: give the approver's name".into()));
     }
@@ -372,8 +378,8 @@ pub async fn approve(global: &GlobalArgs, a: ApproveArgs) -> anyhow::Result<()> 
 }
 
 /// `lpgate audit` and `lpgate audit verify`.
-pub async fn audit(global: &GlobalArgs, a: AuditArgs) -> anyhow::Result<()> {
-    let ctx = Ctx::open(global).await?;
+pub async fn audit<S: OpenStore>(global: &GlobalArgs, a: AuditArgs) -> anyhow::Result<()> {
+    let ctx = Ctx::<S>::open(global).await?;
     if let Some(AuditCommand::Verify) = a.command {
         return match act::verify_audit(&ctx.store).await? {
             Ok(n) => {

@@ -6,7 +6,8 @@ use std::time::Instant;
 use anyhow::Context;
 use lpgate_lastpass::{BaseUrl, Cid, Client, ClientConfig, ProvisioningHash, UserFilter};
 
-use crate::cli::{FetchBenchArgs, SyncBenchArgs};
+use crate::cli::{FetchBenchArgs, GlobalArgs, SyncBenchArgs};
+use crate::context::{OpenStore, StoreUrl};
 
 /// Fetches the whole directory `repeat` times and prints the times and the peak memory.
 pub async fn fetch(args: FetchBenchArgs) -> anyhow::Result<()> {
@@ -52,13 +53,12 @@ fn peak_rss_mb() -> Option<f64> {
 }
 
 /// Times the three syncs the targets name and checks the change rows are exact.
-pub async fn sync(args: SyncBenchArgs) -> anyhow::Result<()> {
+pub async fn sync<S: OpenStore>(global: &GlobalArgs, args: SyncBenchArgs) -> anyhow::Result<()> {
     use lpgate_domain::{AccountZone, ChangeKind};
     use lpgate_engine::{SyncOptions, sync_account};
     use lpgate_lastpass::GroupChange;
-    use lpgate_store::Store;
 
-    let (dir, store, client, account) = setup(&args).await?;
+    let (dir, store, client, account) = setup::<S>(global, &args).await?;
     let options = SyncOptions::default();
     let zone = AccountZone::default();
     let run = |label: &'static str| {
@@ -92,7 +92,7 @@ pub async fn sync(args: SyncBenchArgs) -> anyhow::Result<()> {
     // The search index is built just after the snapshot commits, off the sync's path; the
     // resyncs are measured once it is done (as they would run minutes later).
     let t = Instant::now();
-    store.settled().await?;
+    OpenStore::settled(&store).await?;
     let index_s = t.elapsed().as_secs_f64();
     let rss_first = peak_rss_mb().unwrap_or(f64::NAN);
     let (resync, r2) = run("resync, no change").await?;
@@ -153,15 +153,11 @@ pub async fn sync(args: SyncBenchArgs) -> anyhow::Result<()> {
 }
 
 /// [`setup`], then a first sync of the account (its search index may still be building).
-async fn setup_synced(
+async fn setup_synced<S: OpenStore>(
+    global: &GlobalArgs,
     args: &SyncBenchArgs,
-) -> anyhow::Result<(
-    std::path::PathBuf,
-    lpgate_store_sqlite::SqliteStore,
-    Client,
-    lpgate_store::AccountRow,
-)> {
-    let (dir, store, client, account) = setup(args).await?;
+) -> anyhow::Result<(std::path::PathBuf, S, Client, lpgate_store::AccountRow)> {
+    let (dir, store, client, account) = setup::<S>(global, args).await?;
     lpgate_engine::sync_account(
         &store,
         &client,
@@ -175,18 +171,14 @@ async fn setup_synced(
     Ok((dir, store, client, account))
 }
 
-/// A temporary store with one account pointing at the benchmark's endpoint.
-async fn setup(
+/// A store with one account pointing at the benchmark's endpoint: a temporary SQLite file,
+/// or the (empty) database `--store` names.
+async fn setup<S: OpenStore>(
+    global: &GlobalArgs,
     args: &SyncBenchArgs,
-) -> anyhow::Result<(
-    std::path::PathBuf,
-    lpgate_store_sqlite::SqliteStore,
-    Client,
-    lpgate_store::AccountRow,
-)> {
+) -> anyhow::Result<(std::path::PathBuf, S, Client, lpgate_store::AccountRow)> {
     use lpgate_engine::MasterKey;
-    use lpgate_store::{AccountEndpoint, NewAccount, Store};
-    use lpgate_store_sqlite::SqliteStore;
+    use lpgate_store::{AccountEndpoint, NewAccount};
 
     let hash = ProvisioningHash::new(
         std::fs::read_to_string(&args.provhash_file)
@@ -200,7 +192,11 @@ async fn setup(
     ))?;
     let dir = std::env::temp_dir().join(format!("lpgate-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let store = SqliteStore::open(dir.join("bench.sqlite")).await?;
+    let url = match global.store.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => StoreUrl::parse(s)?,
+        None => StoreUrl::Sqlite(dir.join("bench.sqlite")),
+    };
+    let store = S::open_url(&url).await?;
     let key = MasterKey::generate();
     let account = store
         .add_account(NewAccount {
@@ -219,11 +215,11 @@ async fn setup(
 /// Syncs the company once, then measures free-text searches (a mix of name prefixes, full
 /// names and address words taken from the stored users) and the built-in rules. Leaves the
 /// store in place when LPGATE_BENCH_KEEP is set, for a baseline to query the same index.
-pub async fn watch(args: SyncBenchArgs) -> anyhow::Result<()> {
+pub async fn watch<S: OpenStore>(global: &GlobalArgs, args: SyncBenchArgs) -> anyhow::Result<()> {
     use lpgate_engine::rules::{self, RuleConfig};
-    use lpgate_store::{QueryRequest, Store};
+    use lpgate_store::QueryRequest;
 
-    let (dir, store, _client, account) = setup_synced(&args).await?;
+    let (dir, store, _client, account) = setup_synced::<S>(global, &args).await?;
     // The index is built just after the first snapshot commits: wait for it.
     let waited = Instant::now();
     while store.search("a".into(), None, 1).await?.is_empty() {
@@ -318,13 +314,12 @@ pub async fn watch(args: SyncBenchArgs) -> anyhow::Result<()> {
 /// Syncs the company, then plans adding 10,000 users (or `churn` of them, whichever is
 /// smaller) to a new group and applies the plan with the rate limit lifted; prints how long
 /// planning and applying took.
-pub async fn act(args: SyncBenchArgs) -> anyhow::Result<()> {
+pub async fn act<S: OpenStore>(global: &GlobalArgs, args: SyncBenchArgs) -> anyhow::Result<()> {
     use lpgate_domain::{Action, ActionKind, ActionParams, SafetyLimits};
     use lpgate_engine::act::{self, ApplyPolicy, PlanRequest};
-    use lpgate_store::Store;
 
-    let (dir, store, client, account) = setup_synced(&args).await?;
-    store.settled().await?;
+    let (dir, store, client, account) = setup_synced::<S>(global, &args).await?;
+    OpenStore::settled(&store).await?;
     let group = format!("Bench Act {}", std::process::id());
     let users = store.list_users(Default::default()).await?;
     let targets: Vec<Action> = users

@@ -2,14 +2,13 @@
 
 use anyhow::Context;
 use lpgate_engine::MasterKey;
-use lpgate_store_sqlite::SqliteStore;
 
 use crate::cli::GlobalArgs;
 use crate::config::DEFAULT_CONFIG;
-use crate::context::{CONFIG_FILE, KEY_FILE, STORE_FILE, create_private_dir, data_dir};
+use crate::context::{CONFIG_FILE, KEY_FILE, OpenStore, StoreUrl, create_private_dir, data_dir};
 
 /// Creates what is missing and says what it did; running it again changes nothing.
-pub async fn run(global: &GlobalArgs) -> anyhow::Result<()> {
+pub async fn run<S: OpenStore>(global: &GlobalArgs) -> anyhow::Result<()> {
     let dir = data_dir(global)?;
     create_private_dir(&dir)?;
     let config = dir.join(CONFIG_FILE);
@@ -34,9 +33,9 @@ pub async fn run(global: &GlobalArgs) -> anyhow::Result<()> {
             key.display()
         );
     }
-    let store = dir.join(STORE_FILE);
-    SqliteStore::open(&store).await?;
-    eprintln!("store: {} (ready)", store.display());
+    let store = StoreUrl::from_args(global)?;
+    S::open_url(&store).await?;
+    eprintln!("store: {store} (ready)");
     println!("{}", dir.display());
     Ok(())
 }

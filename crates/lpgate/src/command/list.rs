@@ -2,11 +2,11 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use lpgate_domain::{AccountStatus, ChangeKind};
-use lpgate_store::{Store, UserQuery};
+use lpgate_store::UserQuery;
 
 use crate::cli::{ChangesArgs, EventsArgs, GlobalArgs, ListArgs, UsersArgs};
 use crate::command::UsageError;
-use crate::context::Ctx;
+use crate::context::{Ctx, OpenStore};
 use crate::output;
 
 /// Parses `7d`, `12h`, `30m`, `2w` (ago from `now`) or a date / RFC 3339 instant.
@@ -50,7 +50,7 @@ pub fn parse_instant(flag: &str, t: &str) -> Result<DateTime<Utc>, UsageError> {
 }
 
 /// `lpgate users`.
-pub async fn users(global: &GlobalArgs, a: UsersArgs) -> anyhow::Result<()> {
+pub async fn users<S: OpenStore>(global: &GlobalArgs, a: UsersArgs) -> anyhow::Result<()> {
     if let Some(s) = &a.status {
         s.parse::<AccountStatus>()
             .map_err(|e| UsageError(format!("--status: {e}")))?;
@@ -60,7 +60,7 @@ pub async fn users(global: &GlobalArgs, a: UsersArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(|t| parse_instant("--as-of", t))
         .transpose()?;
-    let ctx = Ctx::open(global).await?;
+    let ctx = Ctx::<S>::open(global).await?;
     if let Some(acc) = &a.account {
         ctx.store.account(acc).await?;
     }
@@ -91,15 +91,15 @@ pub async fn users(global: &GlobalArgs, a: UsersArgs) -> anyhow::Result<()> {
 }
 
 /// `lpgate groups`.
-pub async fn groups(global: &GlobalArgs, a: ListArgs) -> anyhow::Result<()> {
-    let ctx = Ctx::open(global).await?;
+pub async fn groups<S: OpenStore>(global: &GlobalArgs, a: ListArgs) -> anyhow::Result<()> {
+    let ctx = Ctx::<S>::open(global).await?;
     let rows = ctx.store.list_groups(a.account).await?;
     output::print(&rows, a.format, &["account", "name", "members", "id"])
 }
 
 /// `lpgate folders`.
-pub async fn folders(global: &GlobalArgs, a: ListArgs) -> anyhow::Result<()> {
-    let ctx = Ctx::open(global).await?;
+pub async fn folders<S: OpenStore>(global: &GlobalArgs, a: ListArgs) -> anyhow::Result<()> {
+    let ctx = Ctx::<S>::open(global).await?;
     let rows = ctx.store.list_folders(a.account).await?;
     output::print(
         &rows,
@@ -117,7 +117,7 @@ pub async fn folders(global: &GlobalArgs, a: ListArgs) -> anyhow::Result<()> {
 }
 
 /// `lpgate changes`.
-pub async fn changes(global: &GlobalArgs, a: ChangesArgs) -> anyhow::Result<()> {
+pub async fn changes<S: OpenStore>(global: &GlobalArgs, a: ChangesArgs) -> anyhow::Result<()> {
     if let Some(k) = &a.kind
         && ChangeKind::parse(k).is_none()
     {
@@ -133,7 +133,7 @@ pub async fn changes(global: &GlobalArgs, a: ChangesArgs) -> anyhow::Result<()> 
         .as_deref()
         .map(|s| parse_since("--since", s, Utc::now()))
         .transpose()?;
-    let ctx = Ctx::open(global).await?;
+    let ctx = Ctx::<S>::open(global).await?;
     let rows = ctx
         .store
         .list_changes(a.account, since, a.kind, None, a.limit)
@@ -148,13 +148,13 @@ pub async fn changes(global: &GlobalArgs, a: ChangesArgs) -> anyhow::Result<()> 
 }
 
 /// `lpgate events`.
-pub async fn events(global: &GlobalArgs, a: EventsArgs) -> anyhow::Result<()> {
+pub async fn events<S: OpenStore>(global: &GlobalArgs, a: EventsArgs) -> anyhow::Result<()> {
     let since = a
         .since
         .as_deref()
         .map(|s| parse_since("--since", s, Utc::now()))
         .transpose()?;
-    let ctx = Ctx::open(global).await?;
+    let ctx = Ctx::<S>::open(global).await?;
     let rows = ctx
         .store
         .list_events(a.account, since, None, a.limit)

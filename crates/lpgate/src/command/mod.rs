@@ -7,6 +7,7 @@ mod demo;
 mod emulator;
 mod init;
 mod list;
+mod migrate;
 mod notifications;
 mod report;
 mod schedule;
@@ -30,42 +31,58 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-/// Runs the parsed command.
+/// Runs the parsed command on the store `--store` names (SQLite or PostgreSQL).
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    use crate::context::StoreUrl;
+    // Without --store the store is the data directory's SQLite file; that directory is only
+    // looked up by the commands that open it (`emulator` and `demo` need none).
+    let url = match cli.global.store.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => StoreUrl::parse(s)?,
+        None => StoreUrl::Sqlite(std::path::PathBuf::new()),
+    };
+    match url {
+        StoreUrl::Sqlite(_) => run_on::<lpgate_store_sqlite::SqliteStore>(cli).await,
+        StoreUrl::Postgres(_) => run_on::<lpgate_store_postgres::PostgresStore>(cli).await,
+    }
+}
+
+/// Runs the parsed command with store backend `S`.
+async fn run_on<S: crate::context::OpenStore>(cli: Cli) -> anyhow::Result<()> {
     let g = &cli.global;
     match cli.command {
-        Command::Init => init::run(g).await,
+        Command::Init => init::run::<S>(g).await,
+        Command::Migrate(a) => migrate::run(g, a).await,
         Command::Config(crate::cli::ConfigCommand::Show) => config_show(g),
-        Command::Account(cmd) => account::run(g, cmd).await,
-        Command::Sync(a) => sync::run(g, a).await,
-        Command::Users(a) => list::users(g, a).await,
-        Command::Groups(a) => list::groups(g, a).await,
-        Command::Folders(a) => list::folders(g, a).await,
-        Command::Changes(a) => list::changes(g, a).await,
-        Command::Events(a) => list::events(g, a).await,
-        Command::Query(a) => watch::query(g, a).await,
-        Command::Search(a) => watch::search(g, a).await,
-        Command::Rules(c) => watch::rules(g, c).await,
-        Command::Findings(a) => watch::findings(g, a).await,
-        Command::Notifications(c) => notifications::run(g, c).await,
-        Command::Hr(c) => watch::hr(g, c).await,
-        Command::Report(a) => report::report(g, a).await,
-        Command::Export(c) => report::export(g, c).await,
-        Command::Plan(a) => act::plan(g, a).await,
-        Command::Plans(c) => act::plans(g, c).await,
-        Command::Apply(a) => act::apply(g, a).await,
-        Command::Approve(a) => act::approve(g, a).await,
-        Command::Audit(a) => act::audit(g, a).await,
-        Command::Token(c) => token::run(g, c).await,
-        Command::Scim(c) => scim::run(g, c).await,
-        Command::Serve(a) => serve::run(g, a).await,
+        Command::Account(cmd) => account::run::<S>(g, cmd).await,
+        Command::Sync(a) => sync::run::<S>(g, a).await,
+        Command::Users(a) => list::users::<S>(g, a).await,
+        Command::Groups(a) => list::groups::<S>(g, a).await,
+        Command::Folders(a) => list::folders::<S>(g, a).await,
+        Command::Changes(a) => list::changes::<S>(g, a).await,
+        Command::Events(a) => list::events::<S>(g, a).await,
+        Command::Query(a) => watch::query::<S>(g, a).await,
+        Command::Search(a) => watch::search::<S>(g, a).await,
+        Command::Rules(c) => watch::rules::<S>(g, c).await,
+        Command::Findings(a) => watch::findings::<S>(g, a).await,
+        Command::Notifications(c) => notifications::run::<S>(g, c).await,
+        Command::Hr(c) => watch::hr::<S>(g, c).await,
+        Command::Report(a) => report::report::<S>(g, a).await,
+        Command::Export(c) => report::export::<S>(g, c).await,
+        Command::Plan(a) => act::plan::<S>(g, a).await,
+        Command::Plans(c) => act::plans::<S>(g, c).await,
+        Command::Apply(a) => act::apply::<S>(g, a).await,
+        Command::Approve(a) => act::approve::<S>(g, a).await,
+        Command::Audit(a) => act::audit::<S>(g, a).await,
+        Command::Token(c) => token::run::<S>(g, c).await,
+        Command::Scim(c) => scim::run::<S>(g, c).await,
+        Command::Serve(a) => serve::run::<S>(g, a).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Emulator(args) => emulator::run(args).await,
         Command::Bench(args) => match args.what {
             BenchWhat::Fetch(a) => bench::fetch(a).await,
-            BenchWhat::Sync(a) => bench::sync(a).await,
-            BenchWhat::Watch(a) => bench::watch(a).await,
-            BenchWhat::Act(a) => bench::act(a).await,
+            BenchWhat::Sync(a) => bench::sync::<S>(g, a).await,
+            BenchWhat::Watch(a) => bench::watch::<S>(g, a).await,
+            BenchWhat::Act(a) => bench::act::<S>(g, a).await,
         },
     }
 }

@@ -9,23 +9,26 @@ use anyhow::bail;
 use chrono::Utc;
 use lpgate_engine::deliver::{self, DeliveryPolicy, DeliveryReport};
 use lpgate_engine::notify::Routing;
-use lpgate_store::{DeliveryState, Store, StoreError};
+use lpgate_store::{DeliveryState, StoreError};
 
 use crate::cli::{FormatArg, GlobalArgs, NotificationsCommand, NotificationsListArgs};
 use crate::command::UsageError;
-use crate::context::Ctx;
+use crate::context::{Ctx, OpenStore};
 use crate::output;
 
 /// Runs a `notifications` subcommand.
-pub async fn run(global: &GlobalArgs, cmd: NotificationsCommand) -> anyhow::Result<()> {
+pub async fn run<S: OpenStore>(
+    global: &GlobalArgs,
+    cmd: NotificationsCommand,
+) -> anyhow::Result<()> {
     match cmd {
-        NotificationsCommand::List(a) => list(global, a).await,
-        NotificationsCommand::Retry(a) => retry(global, a.id, a.all_dead).await,
-        NotificationsCommand::Deliver(f) => deliver_now(global, f).await,
+        NotificationsCommand::List(a) => list::<S>(global, a).await,
+        NotificationsCommand::Retry(a) => retry::<S>(global, a.id, a.all_dead).await,
+        NotificationsCommand::Deliver(f) => deliver_now::<S>(global, f).await,
     }
 }
 
-async fn list(global: &GlobalArgs, a: NotificationsListArgs) -> anyhow::Result<()> {
+async fn list<S: OpenStore>(global: &GlobalArgs, a: NotificationsListArgs) -> anyhow::Result<()> {
     let state = match a.state.as_deref() {
         None => None,
         Some(s) => Some(DeliveryState::parse(s).ok_or_else(|| {
@@ -34,7 +37,7 @@ async fn list(global: &GlobalArgs, a: NotificationsListArgs) -> anyhow::Result<(
             ))
         })?),
     };
-    let ctx = Ctx::open(global).await?;
+    let ctx = Ctx::<S>::open(global).await?;
     let rows = ctx.store.list_deliveries(state, a.limit).await?;
     output::print(
         &rows,
@@ -52,8 +55,12 @@ async fn list(global: &GlobalArgs, a: NotificationsListArgs) -> anyhow::Result<(
     )
 }
 
-async fn retry(global: &GlobalArgs, id: Option<i64>, all_dead: bool) -> anyhow::Result<()> {
-    let ctx = Ctx::open(global).await?;
+async fn retry<S: OpenStore>(
+    global: &GlobalArgs,
+    id: Option<i64>,
+    all_dead: bool,
+) -> anyhow::Result<()> {
+    let ctx = Ctx::<S>::open(global).await?;
     let id = if all_dead { None } else { id };
     let n = match ctx.store.retry_deliveries(id, Utc::now()).await {
         Ok(n) => n,
@@ -69,8 +76,8 @@ async fn retry(global: &GlobalArgs, id: Option<i64>, all_dead: bool) -> anyhow::
     Ok(())
 }
 
-async fn deliver_now(global: &GlobalArgs, f: FormatArg) -> anyhow::Result<()> {
-    let ctx = Ctx::open(global).await?;
+async fn deliver_now<S: OpenStore>(global: &GlobalArgs, f: FormatArg) -> anyhow::Result<()> {
+    let ctx = Ctx::<S>::open(global).await?;
     let routing = ctx.config.notifications.routing()?;
     let report = deliver_pass(&ctx, &routing).await?;
     eprintln!("{}", describe(&report));
@@ -78,7 +85,10 @@ async fn deliver_now(global: &GlobalArgs, f: FormatArg) -> anyhow::Result<()> {
 }
 
 /// One delivery pass with the default policy and the real clock.
-pub async fn deliver_pass(ctx: &Ctx, routing: &Routing) -> anyhow::Result<DeliveryReport> {
+pub async fn deliver_pass<S: OpenStore>(
+    ctx: &Ctx<S>,
+    routing: &Routing,
+) -> anyhow::Result<DeliveryReport> {
     let policy = DeliveryPolicy::default();
     let http = deliver::http_client(&policy)?;
     Ok(deliver::deliver_due(&ctx.store, routing, &policy, &http, Utc::now).await?)
@@ -99,7 +109,7 @@ pub fn describe(r: &DeliveryReport) -> String {
 /// After a sync: one delivery pass when any channel is configured, at most `limit` long.
 /// A pass that fails or runs out of time is reported, never fatal: what it did not send stays
 /// in the outbox for the next pass.
-pub async fn deliver_after_sync(ctx: &Ctx, routing: &Routing, limit: Duration) {
+pub async fn deliver_after_sync<S: OpenStore>(ctx: &Ctx<S>, routing: &Routing, limit: Duration) {
     if routing.channels.is_empty() {
         return;
     }

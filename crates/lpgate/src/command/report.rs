@@ -16,10 +16,10 @@ use crate::cli::{
 };
 use crate::command::UsageError;
 use crate::config::HrColumnsConfig;
-use crate::context::Ctx;
+use crate::context::{Ctx, OpenStore};
 
 /// `lpgate report NAME`.
-pub async fn report(global: &GlobalArgs, a: ReportArgs) -> anyhow::Result<()> {
+pub async fn report<S: OpenStore>(global: &GlobalArgs, a: ReportArgs) -> anyhow::Result<()> {
     let (kind, common, days, coverage) = match a.report {
         ReportCommand::Mfa(c) => (ReportKind::Mfa, c, None, None),
         ReportCommand::Admins(c) => (ReportKind::Admins, c, None, None),
@@ -46,7 +46,7 @@ pub async fn report(global: &GlobalArgs, a: ReportArgs) -> anyhow::Result<()> {
         .into());
     }
     let format = output_format(common.format, common.out.as_deref());
-    let ctx = Ctx::open(global).await?;
+    let ctx = Ctx::<S>::open(global).await?;
     let hr = match &coverage {
         Some(c) if c.hr.is_some() => Some(read_hr(c, &ctx.config.reports.hr_columns)?),
         _ => None,
@@ -150,17 +150,20 @@ fn write_output(out: Option<&Path>, bytes: &[u8], what: &str) -> anyhow::Result<
 }
 
 /// `lpgate export …`.
-pub async fn export(global: &GlobalArgs, cmd: ExportCommand) -> anyhow::Result<()> {
+pub async fn export<S: OpenStore>(global: &GlobalArgs, cmd: ExportCommand) -> anyhow::Result<()> {
     match cmd {
-        ExportCommand::Users(a) => export_users_cmd(global, a).await,
+        ExportCommand::Users(a) => export_users_cmd::<S>(global, a).await,
     }
 }
 
-async fn export_users_cmd(global: &GlobalArgs, a: ExportUsersArgs) -> anyhow::Result<()> {
+async fn export_users_cmd<S: OpenStore>(
+    global: &GlobalArgs,
+    a: ExportUsersArgs,
+) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&a.map)
         .with_context(|| format!("Failed to read {}", a.map.display()))?;
     let map = ExportMap::parse(&text, &a.map.display().to_string())?;
-    let ctx = Ctx::open(global).await?;
+    let ctx = Ctx::<S>::open(global).await?;
     let scope = Scope::resolve(&ctx.store, a.account.as_deref())
         .await
         .map_err(usage)?;

@@ -4,26 +4,24 @@
 //! `sync_account` takes the account's lock, so a `lpgate sync` run by hand at the same time is
 //! refused rather than doubled.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use lpgate_domain::AccountZone;
 use lpgate_engine::{SyncOptions, rules, sync_account};
-use lpgate_store::{AccountId, AccountRow, Store};
+use lpgate_store::AccountRow;
 use tokio::sync::watch;
 
 use crate::command::account::client_for;
 use crate::command::notifications;
-use crate::context::Ctx;
+use crate::context::{Ctx, OpenStore};
 
 /// How often the scheduler looks for due accounts.
 const TICK: Duration = Duration::from_secs(5);
 
 /// Runs until `stop` turns true; a sync under way when it does is finished first.
-pub async fn run(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
-    let mut next_due: HashMap<AccountId, DateTime<Utc>> = HashMap::new();
+pub async fn run<S: OpenStore>(ctx: Arc<Ctx<S>>, mut stop: watch::Receiver<bool>) {
     loop {
         if *stop.borrow() {
             return;
@@ -35,16 +33,35 @@ pub async fn run(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
                     if *stop.borrow() {
                         return;
                     }
+                    // The due time is kept in the store: of several workers sharing it, the
+                    // one whose claim moves it past a lease syncs; the others find it not due.
                     let now = Utc::now();
-                    let due = *next_due
-                        .entry(account.id)
-                        .or_insert_with(|| first_due(account, now));
-                    if due > now {
-                        continue;
+                    let claim = ctx
+                        .store
+                        .claim_due(
+                            account.id,
+                            now,
+                            first_due(account, now),
+                            now + lease(account),
+                        )
+                        .await;
+                    match claim {
+                        Ok(true) => {}
+                        Ok(false) => continue,
+                        Err(e) => {
+                            tracing::warn!(account = %account.name, error = %e, "scheduler: cannot claim the account");
+                            continue;
+                        }
                     }
                     sync_one(&ctx, account).await;
                     synced = true;
-                    next_due.insert(account.id, Utc::now() + jittered(account));
+                    if let Err(e) = ctx
+                        .store
+                        .set_next_due(account.id, Utc::now() + jittered(account))
+                        .await
+                    {
+                        tracing::warn!(account = %account.name, error = %e, "scheduler: cannot record the next due time");
+                    }
                 }
                 if synced && let Ok(routing) = ctx.config.notifications.routing() {
                     notifications::deliver_after_sync(&ctx, &routing, Duration::from_secs(30))
@@ -58,6 +75,13 @@ pub async fn run(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
             _ = stop.wait_for(|s| *s) => return,
         }
     }
+}
+
+/// How long a claim holds an account: half its interval, from one to fifteen minutes. A
+/// worker that dies mid-sync leaves its accounts due again when this ends; a sync that outlasts
+/// it is still never run twice at once (the sync lock), the second claimant finds it busy.
+fn lease(account: &AccountRow) -> chrono::Duration {
+    chrono::Duration::seconds((account.sync_interval_secs / 2).clamp(60, 900))
 }
 
 /// The interval plus up to 10 % random jitter.
@@ -76,7 +100,7 @@ fn first_due(account: &AccountRow, now: DateTime<Utc>) -> DateTime<Utc> {
 
 /// One scheduled sync, then the account's rules. Failures are logged; the next attempt is an
 /// interval later.
-async fn sync_one(ctx: &Ctx, account: &AccountRow) {
+async fn sync_one<S: OpenStore>(ctx: &Ctx<S>, account: &AccountRow) {
     let routing = match ctx.config.notifications.routing() {
         Ok(r) => r,
         Err(e) => {

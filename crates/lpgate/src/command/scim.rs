@@ -6,21 +6,25 @@
 use anyhow::bail;
 use chrono::Utc;
 use lpgate_engine::generate_token;
-use lpgate_store::{NewToken, Store, StoreError, TokenScope};
+use lpgate_store::{NewToken, StoreError, TokenScope};
 
 use crate::cli::{GlobalArgs, ScimCommand, ScimTokenArgs, ScimTokenCommand};
-use crate::context::Ctx;
+use crate::context::{Ctx, OpenStore};
 
 /// Runs a `scim` subcommand.
-pub async fn run(global: &GlobalArgs, cmd: ScimCommand) -> anyhow::Result<()> {
+pub async fn run<S: OpenStore>(global: &GlobalArgs, cmd: ScimCommand) -> anyhow::Result<()> {
     match cmd {
-        ScimCommand::Token(ScimTokenCommand::Create(a)) => issue(global, a, false).await,
-        ScimCommand::Token(ScimTokenCommand::Reset(a)) => issue(global, a, true).await,
+        ScimCommand::Token(ScimTokenCommand::Create(a)) => issue::<S>(global, a, false).await,
+        ScimCommand::Token(ScimTokenCommand::Reset(a)) => issue::<S>(global, a, true).await,
     }
 }
 
-async fn issue(global: &GlobalArgs, a: ScimTokenArgs, reset: bool) -> anyhow::Result<()> {
-    let ctx = Ctx::open(global).await?;
+async fn issue<S: OpenStore>(
+    global: &GlobalArgs,
+    a: ScimTokenArgs,
+    reset: bool,
+) -> anyhow::Result<()> {
+    let ctx = Ctx::<S>::open(global).await?;
     let account = match ctx.store.account(&a.account).await {
         Ok(acc) => acc,
         Err(StoreError::NotFound { .. }) => {

@@ -13,11 +13,11 @@ use tokio::sync::watch;
 
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::command::schedule;
-use crate::context::Ctx;
+use crate::context::{Ctx, OpenStore};
 
 /// Serves the API and runs the scheduler until a signal.
-pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
-    let ctx = Arc::new(Ctx::open(global).await?);
+pub async fn run<S: OpenStore>(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
+    let ctx = Arc::new(Ctx::<S>::open(global).await?);
     let bind = match args.bind {
         Some(b) => b,
         // Checked when the configuration was loaded.
@@ -76,7 +76,7 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// What the write endpoints need, from the installation's key and config.
-fn operations(ctx: &Ctx) -> anyhow::Result<Operations> {
+fn operations<S: OpenStore>(ctx: &Ctx<S>) -> anyhow::Result<Operations> {
     let act = ctx.config.act.clone();
     Ok(Operations {
         key: ctx.key.clone(),

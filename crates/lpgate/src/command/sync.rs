@@ -10,13 +10,13 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use lpgate_domain::AccountZone;
 use lpgate_engine::rules;
 use lpgate_engine::{SyncOptions, SyncReport, SyncStage, sync_account};
-use lpgate_store::{AccountRow, Store};
+use lpgate_store::AccountRow;
 use serde::Serialize;
 
 use crate::cli::{GlobalArgs, SyncArgs};
 use crate::command::account::client_for;
 use crate::command::notifications;
-use crate::context::Ctx;
+use crate::context::{Ctx, OpenStore};
 use crate::output;
 
 #[derive(Serialize)]
@@ -36,8 +36,8 @@ struct SyncOut {
 }
 
 /// Syncs the named (or all enabled) accounts one after another.
-pub async fn run(global: &GlobalArgs, args: SyncArgs) -> anyhow::Result<()> {
-    let ctx = Ctx::open(global).await?;
+pub async fn run<S: OpenStore>(global: &GlobalArgs, args: SyncArgs) -> anyhow::Result<()> {
+    let ctx = Ctx::<S>::open(global).await?;
     let accounts: Vec<AccountRow> = if args.all {
         ctx.store
             .list_accounts()
@@ -217,8 +217,8 @@ fn out_of(report: &SyncReport) -> SyncOut {
 }
 
 /// Runs the automations on an account after its rules; failures are reported, not fatal.
-pub(crate) async fn automate(
-    ctx: &Ctx,
+pub(crate) async fn automate<S: OpenStore>(
+    ctx: &Ctx<S>,
     account: &AccountRow,
     routing: &lpgate_engine::notify::Routing,
 ) {

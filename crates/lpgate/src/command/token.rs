@@ -4,20 +4,20 @@
 use anyhow::bail;
 use chrono::{DateTime, Utc};
 use lpgate_engine::generate_token;
-use lpgate_store::{NewToken, Store, StoreError, TokenScope};
+use lpgate_store::{NewToken, StoreError, TokenScope};
 
 use crate::cli::{FormatArg, GlobalArgs, TokenCommand, TokenCreateArgs};
 use crate::command::UsageError;
 use crate::command::list::parse_instant;
-use crate::context::Ctx;
+use crate::context::{Ctx, OpenStore};
 use crate::output;
 
 /// Runs a `token` subcommand.
-pub async fn run(global: &GlobalArgs, cmd: TokenCommand) -> anyhow::Result<()> {
+pub async fn run<S: OpenStore>(global: &GlobalArgs, cmd: TokenCommand) -> anyhow::Result<()> {
     match cmd {
-        TokenCommand::Create(a) => create(global, a).await,
-        TokenCommand::List(f) => list(global, f).await,
-        TokenCommand::Revoke(a) => revoke(global, &a.name).await,
+        TokenCommand::Create(a) => create::<S>(global, a).await,
+        TokenCommand::List(f) => list::<S>(global, f).await,
+        TokenCommand::Revoke(a) => revoke::<S>(global, &a.name).await,
     }
 }
 
@@ -62,7 +62,7 @@ fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
-async fn create(global: &GlobalArgs, a: TokenCreateArgs) -> anyhow::Result<()> {
+async fn create<S: OpenStore>(global: &GlobalArgs, a: TokenCreateArgs) -> anyhow::Result<()> {
     let scope = TokenScope::parse(&a.scope).ok_or_else(|| {
         UsageError(format!(
             "invalid --scope {:?}: expected read, write, admin or scim",
@@ -82,7 +82,7 @@ async fn create(global: &GlobalArgs, a: TokenCreateArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(|e| parse_expires(e, now))
         .transpose()?;
-    let ctx = Ctx::open(global).await?;
+    let ctx = Ctx::<S>::open(global).await?;
     let token = generate_token();
     let new = NewToken {
         name: a.name.clone(),
@@ -116,8 +116,8 @@ async fn create(global: &GlobalArgs, a: TokenCreateArgs) -> anyhow::Result<()> {
     }
 }
 
-async fn list(global: &GlobalArgs, f: FormatArg) -> anyhow::Result<()> {
-    let ctx = Ctx::open(global).await?;
+async fn list<S: OpenStore>(global: &GlobalArgs, f: FormatArg) -> anyhow::Result<()> {
+    let ctx = Ctx::<S>::open(global).await?;
     let rows = ctx.store.list_tokens().await?;
     output::print(
         &rows,
@@ -134,8 +134,8 @@ async fn list(global: &GlobalArgs, f: FormatArg) -> anyhow::Result<()> {
     )
 }
 
-async fn revoke(global: &GlobalArgs, name: &str) -> anyhow::Result<()> {
-    let ctx = Ctx::open(global).await?;
+async fn revoke<S: OpenStore>(global: &GlobalArgs, name: &str) -> anyhow::Result<()> {
+    let ctx = Ctx::<S>::open(global).await?;
     match ctx.store.revoke_token(name, Utc::now()).await {
         Ok(_) => {
             eprintln!("token {name:?} revoked");

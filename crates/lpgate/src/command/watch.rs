@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use chrono::Utc;
 use lpgate_engine::rules::{self, Rule};
-use lpgate_store::{FindingQuery, HrPerson, QueryLimits, QueryRequest, Store};
+use lpgate_store::{FindingQuery, HrPerson, QueryLimits, QueryRequest};
 use serde::Serialize;
 
 use crate::cli::{
@@ -14,12 +14,12 @@ use crate::cli::{
     RulesCommand, RulesTestArgs, SearchArgs,
 };
 use crate::command::UsageError;
-use crate::context::Ctx;
+use crate::context::{Ctx, OpenStore};
 use crate::output;
 
 /// `lpgate query`.
-pub async fn query(global: &GlobalArgs, a: QueryArgs) -> anyhow::Result<()> {
-    let ctx = Ctx::open(global).await?;
+pub async fn query<S: OpenStore>(global: &GlobalArgs, a: QueryArgs) -> anyhow::Result<()> {
+    let ctx = Ctx::<S>::open(global).await?;
     let timeout = a.timeout_secs.unwrap_or(ctx.config.query.timeout_secs);
     if !(timeout > 0.0 && timeout.is_finite()) {
         bail!(UsageError(format!(
@@ -58,8 +58,8 @@ pub async fn query(global: &GlobalArgs, a: QueryArgs) -> anyhow::Result<()> {
 }
 
 /// `lpgate search`.
-pub async fn search(global: &GlobalArgs, a: SearchArgs) -> anyhow::Result<()> {
-    let ctx = Ctx::open(global).await?;
+pub async fn search<S: OpenStore>(global: &GlobalArgs, a: SearchArgs) -> anyhow::Result<()> {
+    let ctx = Ctx::<S>::open(global).await?;
     if let Some(name) = &a.account {
         ctx.store.account(name).await?;
     }
@@ -85,16 +85,16 @@ struct RuleOut<'a> {
 }
 
 /// `lpgate rules …`.
-pub async fn rules(global: &GlobalArgs, cmd: RulesCommand) -> anyhow::Result<()> {
+pub async fn rules<S: OpenStore>(global: &GlobalArgs, cmd: RulesCommand) -> anyhow::Result<()> {
     match cmd {
-        RulesCommand::List(f) => list_rules(global, f).await,
-        RulesCommand::Check(a) => check_rules(global, a).await,
-        RulesCommand::Test(a) => test_rules(global, a).await,
+        RulesCommand::List(f) => list_rules::<S>(global, f).await,
+        RulesCommand::Check(a) => check_rules::<S>(global, a).await,
+        RulesCommand::Test(a) => test_rules::<S>(global, a).await,
     }
 }
 
-async fn list_rules(global: &GlobalArgs, f: FormatArg) -> anyhow::Result<()> {
-    let ctx = Ctx::open(global).await?;
+async fn list_rules<S: OpenStore>(global: &GlobalArgs, f: FormatArg) -> anyhow::Result<()> {
+    let ctx = Ctx::<S>::open(global).await?;
     let all = ctx.config.rules.rules()?;
     let builtin: Vec<String> = rules::builtin().into_iter().map(|r| r.name).collect();
     let out: Vec<RuleOut> = all
@@ -128,8 +128,8 @@ struct MatchOut {
     row: serde_json::Value,
 }
 
-async fn run_rules(
-    ctx: &Ctx,
+async fn run_rules<S: OpenStore>(
+    ctx: &Ctx<S>,
     account: Option<&str>,
     rules: &[Rule],
 ) -> anyhow::Result<Vec<MatchOut>> {
@@ -157,8 +157,8 @@ async fn run_rules(
     Ok(out)
 }
 
-async fn check_rules(global: &GlobalArgs, a: RulesCheckArgs) -> anyhow::Result<()> {
-    let ctx = Ctx::open(global).await?;
+async fn check_rules<S: OpenStore>(global: &GlobalArgs, a: RulesCheckArgs) -> anyhow::Result<()> {
+    let ctx = Ctx::<S>::open(global).await?;
     let mut all = ctx.config.rules.rules()?;
     if let Some(r) = &a.rule {
         all.retain(|x| &x.name == r);
@@ -173,14 +173,14 @@ async fn check_rules(global: &GlobalArgs, a: RulesCheckArgs) -> anyhow::Result<(
     output::print(&out, a.format, &["account", "rule", "severity", "key"])
 }
 
-async fn test_rules(global: &GlobalArgs, a: RulesTestArgs) -> anyhow::Result<()> {
+async fn test_rules<S: OpenStore>(global: &GlobalArgs, a: RulesTestArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&a.file)
         .with_context(|| format!("Failed to read {}", a.file.display()))?;
     let rules = rules::parse_rules(&text).with_context(|| format!("{}", a.file.display()))?;
     if rules.is_empty() {
         bail!("{}: no [[rule]] tables found", a.file.display());
     }
-    let ctx = Ctx::open(global).await?;
+    let ctx = Ctx::<S>::open(global).await?;
     let out = run_rules(&ctx, a.account.as_deref(), &rules)
         .await
         .with_context(|| format!("{}", a.file.display()))?;
@@ -206,8 +206,8 @@ fn summarize(out: &[MatchOut]) {
 }
 
 /// `lpgate findings`.
-pub async fn findings(global: &GlobalArgs, a: FindingsArgs) -> anyhow::Result<()> {
-    let ctx = Ctx::open(global).await?;
+pub async fn findings<S: OpenStore>(global: &GlobalArgs, a: FindingsArgs) -> anyhow::Result<()> {
+    let ctx = Ctx::<S>::open(global).await?;
     let rows = ctx
         .store
         .list_findings(FindingQuery {
@@ -234,15 +234,15 @@ pub async fn findings(global: &GlobalArgs, a: FindingsArgs) -> anyhow::Result<()
 }
 
 /// `lpgate hr …`.
-pub async fn hr(global: &GlobalArgs, cmd: HrCommand) -> anyhow::Result<()> {
+pub async fn hr<S: OpenStore>(global: &GlobalArgs, cmd: HrCommand) -> anyhow::Result<()> {
     match cmd {
-        HrCommand::Load(a) => hr_load(global, a).await,
+        HrCommand::Load(a) => hr_load::<S>(global, a).await,
     }
 }
 
-async fn hr_load(global: &GlobalArgs, a: HrLoadArgs) -> anyhow::Result<()> {
+async fn hr_load<S: OpenStore>(global: &GlobalArgs, a: HrLoadArgs) -> anyhow::Result<()> {
     let people = read_hr(&a)?;
-    let ctx = Ctx::open(global).await?;
+    let ctx = Ctx::<S>::open(global).await?;
     let n = ctx.store.load_hr(people, Utc::now()).await?;
     eprintln!("{}: {n} people loaded", a.file.display());
     Ok(())

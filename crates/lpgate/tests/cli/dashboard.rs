@@ -586,7 +586,10 @@ async fn dashboard_users_sort_by_any_column_and_search_by_words_or_text() {
     let (_, folders) = get(&server, Some(&admin), "/v1/folders").await;
     let folder = &folders["result"][0];
     let page = a.get("/ui/folders").await.body;
-    assert!(page.contains("<th scope=\"col\">Administrators</th>"), "{page}");
+    assert!(
+        page.contains("<th scope=\"col\">Administrators</th>"),
+        "{page}"
+    );
     let row = format!(
         "<td>{}</td><td>{}</td><td>{}</td>",
         folder["name"].as_str().unwrap(),

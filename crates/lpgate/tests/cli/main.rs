@@ -24,5 +24,6 @@ mod serve;
 mod serve_metrics;
 mod serve_reads;
 mod serve_write;
+mod store;
 mod tokens;
 mod watch;

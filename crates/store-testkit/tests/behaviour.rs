@@ -1,11 +1,12 @@
-//! The SQLite store on its own: accounts, conflicts, and event de-duplication across syncs.
+//! The store behaviour suite: every test runs against SQLite and PostgreSQL (see
+//! `lpgate_store_testkit::both!`), so the backends cannot drift apart.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use lpgate_domain::AccountZone;
-use lpgate_store::{AccountEndpoint, EventRecord, NewAccount, Store, StoreError, SyncWrite};
-use lpgate_store_sqlite::SqliteStore;
+use lpgate_store::{AccountEndpoint, EventRecord, NewAccount, StoreError, SyncWrite};
+use lpgate_store_testkit::{Fresh, TestStore, both};
 
 fn event(time: &str, action: &str) -> EventRecord {
     EventRecord {
@@ -17,11 +18,9 @@ fn event(time: &str, action: &str) -> EventRecord {
     }
 }
 
-async fn store_with_account() -> (tempfile::TempDir, SqliteStore, lpgate_store::AccountRow) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("s.sqlite"))
-        .await
-        .unwrap();
+async fn store_with_account<S: TestStore>() -> Option<(Fresh<S>, S, lpgate_store::AccountRow)> {
+    let fresh = S::fresh().await?;
+    let store = fresh.store.clone();
     let account = store
         .add_account(NewAccount {
             name: "acme".into(),
@@ -34,7 +33,7 @@ async fn store_with_account() -> (tempfile::TempDir, SqliteStore, lpgate_store::
         })
         .await
         .unwrap();
-    (dir, store, account)
+    Some((fresh, store, account))
 }
 
 fn write(
@@ -60,9 +59,10 @@ fn write(
     }
 }
 
-#[tokio::test]
-async fn identical_events_are_kept_and_rereads_add_nothing() {
-    let (_d, store, account) = store_with_account().await;
+async fn identical_events_are_kept_and_rereads_add_nothing<S: TestStore>() {
+    let Some((_f, store, account)) = store_with_account::<S>().await else {
+        return;
+    };
     let burst = vec![
         event("2026-02-28 10:00:00", "Failed Login Attempt"),
         event("2026-02-28 10:00:00", "Failed Login Attempt"),
@@ -106,9 +106,10 @@ async fn identical_events_are_kept_and_rereads_add_nothing() {
     );
 }
 
-#[tokio::test]
-async fn accounts_conflicts_and_not_found() {
-    let (_d, store, _account) = store_with_account().await;
+async fn accounts_conflicts_and_not_found<S: TestStore>() {
+    let Some((_f, store, _account)) = store_with_account::<S>().await else {
+        return;
+    };
     let dup = store
         .add_account(NewAccount {
             name: "acme".into(),
@@ -136,12 +137,13 @@ async fn accounts_conflicts_and_not_found() {
     ));
 }
 
-#[tokio::test]
-async fn reopening_migrates_once_and_keeps_data() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("s.sqlite");
+async fn reopening_migrates_once_and_keeps_data<S: TestStore>() {
+    let Some(fresh) = S::fresh().await else {
+        return;
+    };
+    let location = fresh.location.clone();
     {
-        let store = SqliteStore::open(&path).await.unwrap();
+        let store = fresh.store;
         store
             .add_account(NewAccount {
                 name: "keep".into(),
@@ -155,16 +157,17 @@ async fn reopening_migrates_once_and_keeps_data() {
             .await
             .unwrap();
     }
-    let store = SqliteStore::open(&path).await.unwrap();
+    let store = S::open_at(&location).await;
     let a = store.account("keep").await.unwrap();
     assert_eq!(a.endpoint, AccountEndpoint::Region("eu".into()));
     assert_eq!(a.time_zone, "Europe/Dublin");
 }
 
-#[tokio::test]
-async fn a_late_failure_never_overturns_a_delivery() {
+async fn a_late_failure_never_overturns_a_delivery<S: TestStore>() {
     use lpgate_store::{DeliveryOutcome, DeliveryState, NewNotification};
-    let (_d, store, account) = store_with_account().await;
+    let Some((_f, store, account)) = store_with_account::<S>().await else {
+        return;
+    };
     let now = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
     store
         .enqueue_notifications(
@@ -225,10 +228,12 @@ async fn a_late_failure_never_overturns_a_delivery() {
 }
 
 /// The data version is steady while nothing is written and moves with every commit, whether
-/// this store's own writer or another handle on the same file made it.
-#[tokio::test]
-async fn data_version_moves_with_every_commit_from_any_handle() {
-    let (dir, store, _) = store_with_account().await;
+/// this store's own writer or another handle on the same store made it (another handle's
+/// write reaches a PostgreSQL store's version by NOTIFY, a moment after its commit).
+async fn data_version_moves_with_every_commit_from_any_handle<S: TestStore>() {
+    let Some((fresh, store, _)) = store_with_account::<S>().await else {
+        return;
+    };
     let v1 = store.data_version().unwrap();
     assert_eq!(store.data_version().unwrap(), v1);
     store.set_account_enabled("acme", false).await.unwrap();
@@ -236,9 +241,74 @@ async fn data_version_moves_with_every_commit_from_any_handle() {
     assert_ne!(v2, v1);
     assert_eq!(store.data_version().unwrap(), v2);
     // Another handle (as another lpgate process would be) writes.
-    let other = SqliteStore::open(dir.path().join("s.sqlite"))
-        .await
-        .unwrap();
+    let other = S::open_at(&fresh.location).await;
+    // Opening may migrate nothing, but the version must move with the write that follows.
+    let before = store.data_version().unwrap();
     other.set_account_enabled("acme", true).await.unwrap();
-    assert_ne!(store.data_version().unwrap(), v2);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while store.data_version().unwrap() == before && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_ne!(store.data_version().unwrap(), before);
 }
+
+both!(
+    identical_events_are_kept_and_rereads_add_nothing,
+    accounts_conflicts_and_not_found,
+    reopening_migrates_once_and_keeps_data,
+    a_late_failure_never_overturns_a_delivery,
+    data_version_moves_with_every_commit_from_any_handle,
+);
+
+/// Workers sharing a store take turns: of two claiming a due account at once exactly one
+/// gets it; nobody gets it again until the lease ends or the next due time comes.
+async fn scheduled_syncs_are_claimed_by_one_worker_at_a_time<S: TestStore>() {
+    let Some((fresh, one, account)) = store_with_account::<S>().await else {
+        return;
+    };
+    let two = S::open_at(&fresh.location).await;
+    let t0 = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+    let min = |m: i64| t0 + chrono::Duration::minutes(m);
+    // Never scheduled: due at the first due time given.
+    assert!(
+        !one.claim_due(account.id, t0, min(5), min(10))
+            .await
+            .unwrap()
+    );
+    let (a, b) = tokio::join!(
+        one.claim_due(account.id, min(5), min(5), min(10)),
+        two.claim_due(account.id, min(5), min(5), min(10))
+    );
+    assert!(
+        a.unwrap() ^ b.unwrap(),
+        "exactly one worker claims a due account"
+    );
+    // Leased until minute 10.
+    assert!(
+        !two.claim_due(account.id, min(9), min(0), min(20))
+            .await
+            .unwrap()
+    );
+    // The claimant died: the lease ends and another worker takes the account over.
+    assert!(
+        two.claim_due(account.id, min(10), min(0), min(20))
+            .await
+            .unwrap()
+    );
+    // It synced and set the next due time.
+    two.set_next_due(account.id, min(60)).await.unwrap();
+    assert!(
+        !one.claim_due(account.id, min(59), min(0), min(70))
+            .await
+            .unwrap()
+    );
+    assert!(
+        one.claim_due(account.id, min(60), min(0), min(70))
+            .await
+            .unwrap()
+    );
+    // Removing the account forgets its schedule.
+    one.remove_account("acme").await.unwrap();
+}
+
+both!(scheduled_syncs_are_claimed_by_one_worker_at_a_time);

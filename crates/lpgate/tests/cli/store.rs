@@ -1,0 +1,279 @@
+//! `--store postgres://…` and `lpgate migrate`: the same commands on the PostgreSQL store,
+//! and an installation moved from SQLite with every table's rows intact.
+
+use lpgate_store_postgres::migrate::TABLES;
+use lpgate_store_testkit::{fresh_database, server_url};
+
+use crate::helpers::{env, path};
+
+/// A fresh PostgreSQL database's URL; `None` when the PostgreSQL tests are skipped.
+async fn database() -> Option<String> {
+    Some(fresh_database(&server_url()?).await)
+}
+
+#[tokio::test]
+async fn every_command_runs_on_a_postgres_store() {
+    let Some(url) = database().await else {
+        return;
+    };
+    let e = env(60).await;
+    e.ok(&["--store", &url, "init"]).await;
+    let hash = e.hash_file();
+    let base = e.emu.base_url();
+    e.ok(&[
+        "--store",
+        &url,
+        "account",
+        "add",
+        "acme",
+        "--cid",
+        &crate::helpers::CID.to_string(),
+        "--provhash-file",
+        path(&hash),
+        "--url",
+        &base,
+    ])
+    .await;
+    let first = e.json(&["--store", &url, "sync", "acme"]).await;
+    assert_eq!(first[0]["outcome"], "succeeded");
+    assert_eq!(first[0]["users"], 60);
+    let users = e.json(&["--store", &url, "users"]).await;
+    assert!(users.len() >= 60);
+    let admins = e
+        .json(&[
+            "--store",
+            &url,
+            "query",
+            "SELECT email FROM users WHERE admin = 1",
+        ])
+        .await;
+    let view = e.emu.emulator().view();
+    assert_eq!(admins.len(), view.users.iter().filter(|u| u.admin).count());
+    // Nothing was written to the data directory's SQLite file.
+    assert!(!e.data().join("lpgate.sqlite").exists());
+    // The environment variable works as the option does.
+    let out = e
+        .cmd(&["users", "--format", "json"])
+        .env("LPGATE_STORE", &url)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let via_env: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(via_env, users);
+    let bad = e.run(&["--store", "mysql://x", "users"]).await;
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+}
+
+/// Every copied table's rows, as text, from the SQLite file.
+fn sqlite_rows(
+    file: &std::path::Path,
+    table: &str,
+    columns: &[(String, String)],
+) -> Vec<Vec<String>> {
+    use rusqlite::types::Value;
+    let db = rusqlite::Connection::open(file).unwrap();
+    let names: Vec<&str> = columns.iter().map(|c| c.0.as_str()).collect();
+    let order: Vec<String> = (1..=names.len()).map(|i| i.to_string()).collect();
+    let sql = format!(
+        "SELECT {} FROM {table} ORDER BY {}",
+        names.join(", "),
+        order.join(", ")
+    );
+    let mut stmt = db.prepare(&sql).unwrap();
+    stmt.query_map([], |r| {
+        Ok((0..names.len())
+            .map(|i| match r.get::<_, Value>(i).unwrap() {
+                Value::Null => "NULL".to_string(),
+                Value::Integer(v) => v.to_string(),
+                Value::Real(v) => v.to_string(),
+                Value::Text(t) => t,
+                Value::Blob(b) => b.iter().map(|x| format!("{x:02x}")).collect(),
+            })
+            .collect())
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+#[tokio::test]
+async fn migrate_copies_every_table_row_for_row() {
+    let Some(url) = database().await else {
+        return;
+    };
+    let e = env(80).await;
+    e.linked().await;
+    e.ok(&["sync", "acme"]).await;
+    let view = e.emu.emulator().view();
+    let target = view
+        .users
+        .iter()
+        .find(|u| !u.admin && !u.disabled)
+        .unwrap()
+        .username
+        .clone();
+    e.emu.emulator().set_admin(&target, true).unwrap();
+    e.ok(&["sync", "acme"]).await;
+    e.ok(&["rules", "check"]).await;
+    e.ok(&["token", "create", "ci", "--scope", "read"]).await;
+    let plan = e
+        .run(&["plan", "suspend", &target, "--account", "acme"])
+        .await;
+    assert!(
+        plan.status.success() || plan.status.code() == Some(3),
+        "{plan:?}"
+    );
+    let sqlite_users = e.json(&["users"]).await;
+    let sqlite_audit = e.json(&["audit"]).await;
+
+    let file = e.data().join("lpgate.sqlite");
+    let from = format!("sqlite:{}", file.display());
+    e.ok(&["migrate", "--from", &from, "--to", &url]).await;
+
+    let (pg, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let mut nonempty = 0;
+    for table in TABLES {
+        let cols: Vec<(String, String)> = pg
+            .query(
+                "SELECT column_name::text, data_type::text FROM information_schema.columns
+                 WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER'
+                 ORDER BY ordinal_position",
+                &[table],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let select: Vec<String> = cols
+            .iter()
+            .map(|(c, t)| match t.as_str() {
+                "boolean" => format!("COALESCE(({c})::int::text, 'NULL')"),
+                "bytea" => format!("COALESCE(encode({c}, 'hex'), 'NULL')"),
+                _ => format!("COALESCE(({c})::text, 'NULL')"),
+            })
+            .collect();
+        // Order by the columns themselves (not their text), as the SQLite side does.
+        let names: Vec<&str> = cols.iter().map(|c| c.0.as_str()).collect();
+        let rows: Vec<Vec<String>> = pg
+            .query(
+                &format!(
+                    "SELECT {} FROM {table} ORDER BY {}",
+                    select.join(", "),
+                    names.join(", ")
+                ),
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (0..cols.len()).map(|i| r.get::<_, String>(i)).collect())
+            .collect();
+        let expected = sqlite_rows(&file, table, &cols);
+        assert_eq!(rows, expected, "table {table}");
+        if !rows.is_empty() {
+            nonempty += 1;
+        }
+    }
+    assert!(
+        nonempty >= 12,
+        "the installation filled only {nonempty} tables"
+    );
+    // The copy reads the same through the command line, and continues the audit chain.
+    assert_eq!(e.json(&["--store", &url, "users"]).await, sqlite_users);
+    assert_eq!(e.json(&["--store", &url, "audit"]).await, sqlite_audit);
+    e.ok(&["--store", &url, "audit", "verify"]).await;
+    e.ok(&["--store", &url, "sync", "acme"]).await;
+    // A second migrate into the same database is refused.
+    let again = e.run(&["migrate", "--from", &from, "--to", &url]).await;
+    assert!(!again.status.success());
+}
+
+/// Three `lpgate serve` workers on one PostgreSQL store share the schedule: every account is
+/// synced, none twice, and one worker killed with SIGKILL loses nothing.
+#[tokio::test]
+async fn workers_sharing_a_postgres_store_sync_each_account_once() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let Some(url) = database().await else {
+        return;
+    };
+    let e = env(30).await;
+    e.ok(&["--store", &url, "init"]).await;
+    let hash = e.hash_file();
+    let base = e.emu.base_url();
+    let names: Vec<String> = (0..12).map(|i| format!("client-{i:02}")).collect();
+    for name in &names {
+        e.ok(&[
+            "--store",
+            &url,
+            "account",
+            "add",
+            name,
+            "--cid",
+            &crate::helpers::CID.to_string(),
+            "--provhash-file",
+            path(&hash),
+            "--url",
+            &base,
+        ])
+        .await;
+    }
+    let mut workers = Vec::new();
+    for _ in 0..3 {
+        let mut cmd = e.cmd(&["--store", &url, "serve", "--bind", "127.0.0.1:0"]);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::null());
+        let mut child = cmd.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let line = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            BufReader::new(stdout).read_line(&mut line).unwrap();
+            line
+        })
+        .await
+        .unwrap();
+        assert!(line.starts_with("lpgate serving on "), "{line:?}");
+        workers.push(child);
+    }
+    // One worker dies at once, whatever it holds.
+    workers[0].kill().unwrap();
+    let _ = workers[0].wait();
+    let count = || async {
+        e.json(&[
+            "--store",
+            &url,
+            "query",
+            "SELECT account, COUNT(*) AS runs, SUM(CASE WHEN outcome = 'succeeded' THEN 1 ELSE 0 END) AS ok
+             FROM sync_runs GROUP BY account ORDER BY account",
+        ])
+        .await
+    };
+    let started = Instant::now();
+    loop {
+        let rows = count().await;
+        if rows.len() == names.len() && rows.iter().all(|r| r["ok"].as_i64() == Some(1)) {
+            break;
+        }
+        // A claim the killed worker held ends with its lease (a minute at most).
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "not every account was synced: {rows:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // Two more scheduler ticks: nothing is synced twice within its interval.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    let rows = count().await;
+    for r in &rows {
+        assert_eq!(r["ok"], 1, "{rows:?}");
+    }
+    for mut w in workers.into_iter().skip(1) {
+        let _ = w.kill();
+        let _ = w.wait();
+    }
+}

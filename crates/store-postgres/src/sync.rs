@@ -1,0 +1,911 @@
+//! The sync path: the snapshot index, full records of what changed, and the one transaction
+//! that writes a successful run — the same rows, history and change records as the SQLite
+//! store writes. A first snapshot streams its users in with binary COPY.
+
+use std::collections::BTreeSet;
+use std::pin::pin;
+
+use chrono::{DateTime, Utc};
+use lpgate_domain::{
+    AccountStatus, AccountZone, FolderMemberRecord, FolderRecord, UserRecord,
+    fingerprint::Fingerprint,
+};
+use lpgate_store::{
+    AccountId, BaselineMsg, Fingerprinted, RunId, RunOutcome, SnapshotIndex, StoreError,
+    StoreResult, SyncRunRow, SyncWrite,
+};
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{GenericClient, Row, Transaction};
+
+use crate::backend;
+use crate::rows::{from_local_secs, local, local_secs, opt_utc, parse_local, parse_utc, utc};
+
+/// Columns shared by `users` and `users_history`, in one order.
+pub const USER_COLUMNS: &str = "email, lastpass_id, fullname, status, admin, disabled, never_logged_in, \
+    invited_only, mp_strength, total_score, created_local, created_at, last_pw_change_local, \
+    last_pw_change_at, last_login_local, last_login_at, duo_username, multifactor, linked, \
+    password_reset_required, sites, notes, formfills, applications, attachments";
+
+/// A user's current groups as JSON array text, exactly as SQLite's `json_group_array` writes
+/// it (no spaces, in name order), for `users_history.groups_json`.
+pub const GROUPS_JSON: &str = "(SELECT '[' || COALESCE(string_agg(to_json(m.group_name)::text, ',' ORDER BY m.group_name), '') || ']'
+      FROM memberships m WHERE m.user_id = users.id)";
+
+/// A user's current groups as a text array, in name order.
+const GROUPS_ARRAY: &str = "(SELECT COALESCE(array_agg(m.group_name ORDER BY m.group_name), '{}')
+      FROM memberships m WHERE m.user_id = users.id)";
+
+const RUN_COLUMNS: &str = "r.id, a.name AS account, r.started_at, r.finished_at, r.outcome, r.error, \
+                           r.users, r.groups_count, r.folders, r.events, r.changes";
+
+pub async fn begin_run<C: GenericClient>(
+    c: &C,
+    account: AccountId,
+    now: DateTime<Utc>,
+) -> StoreResult<RunId> {
+    let ctx = "begin sync run";
+    let now = utc(now);
+    c.execute(
+        "UPDATE sync_runs SET outcome = 'interrupted', finished_at = $2,
+                error = 'the process running this sync stopped before it finished; nothing it fetched was stored'
+         WHERE account_id = $1 AND outcome = 'running'",
+        &[&account.0, &now],
+    )
+    .await
+    .map_err(backend(ctx))?;
+    let id: i64 = c
+        .query_one(
+            "INSERT INTO sync_runs (account_id, started_at, outcome) VALUES ($1, $2, 'running') RETURNING id",
+            &[&account.0, &now],
+        )
+        .await
+        .map_err(backend(ctx))?
+        .get(0);
+    Ok(RunId(id))
+}
+
+pub async fn fail_run<C: GenericClient>(
+    c: &C,
+    run: RunId,
+    now: DateTime<Utc>,
+    error: &str,
+) -> StoreResult<SyncRunRow> {
+    c.execute(
+        "UPDATE sync_runs SET outcome = 'failed', finished_at = $2, error = $3 WHERE id = $1",
+        &[&run.0, &utc(now), &error],
+    )
+    .await
+    .map_err(backend("record failed run"))?;
+    run_by_id(c, run.0).await
+}
+
+fn run_from_row(r: &Row) -> StoreResult<SyncRunRow> {
+    let outcome: String = r.get("outcome");
+    Ok(SyncRunRow {
+        id: RunId(r.get("id")),
+        account: r.get("account"),
+        started_at: parse_utc(r.get("started_at"))?,
+        finished_at: opt_utc(r.get("finished_at"))?,
+        outcome: RunOutcome::parse(&outcome).unwrap_or(RunOutcome::Failed),
+        error: r.get("error"),
+        users: r.get("users"),
+        groups: r.get("groups_count"),
+        folders: r.get("folders"),
+        events: r.get("events"),
+        changes: r.get("changes"),
+    })
+}
+
+pub async fn run_by_id<C: GenericClient>(c: &C, id: i64) -> StoreResult<SyncRunRow> {
+    let row = c
+        .query_opt(
+            &format!(
+                "SELECT {RUN_COLUMNS} FROM sync_runs r JOIN accounts a ON a.id = r.account_id WHERE r.id = $1"
+            ),
+            &[&id],
+        )
+        .await
+        .map_err(backend("read sync run"))?;
+    match row {
+        Some(r) => run_from_row(&r),
+        None => Err(StoreError::NotFound {
+            what: "sync run",
+            name: id.to_string(),
+        }),
+    }
+}
+
+pub async fn list_runs<C: GenericClient>(
+    c: &C,
+    account: Option<&str>,
+    limit: usize,
+) -> StoreResult<Vec<SyncRunRow>> {
+    c.query(
+        &format!(
+            "SELECT {RUN_COLUMNS} FROM sync_runs r JOIN accounts a ON a.id = r.account_id
+             WHERE ($1::text IS NULL OR a.name = $1) ORDER BY r.id DESC LIMIT $2"
+        ),
+        &[&account, &(limit as i64)],
+    )
+    .await
+    .map_err(backend("list sync runs"))?
+    .iter()
+    .map(run_from_row)
+    .collect()
+}
+
+pub async fn event_watermark<C: GenericClient>(
+    c: &C,
+    account: AccountId,
+) -> StoreResult<Option<chrono::NaiveDateTime>> {
+    let w: Option<String> = c
+        .query_opt(
+            "SELECT event_watermark FROM accounts WHERE id = $1",
+            &[&account.0],
+        )
+        .await
+        .map_err(backend("read event watermark"))?
+        .and_then(|r| r.get(0));
+    w.as_deref().map(parse_local).transpose()
+}
+
+pub async fn group_names<C: GenericClient>(
+    c: &C,
+    account: AccountId,
+) -> StoreResult<BTreeSet<String>> {
+    Ok(c.query(
+        "SELECT name FROM groups WHERE account_id = $1",
+        &[&account.0],
+    )
+    .await
+    .map_err(backend("read group names"))?
+    .iter()
+    .map(|r| r.get(0))
+    .collect())
+}
+
+pub async fn snapshot_index<C: GenericClient>(
+    c: &C,
+    account: AccountId,
+) -> StoreResult<SnapshotIndex> {
+    let ctx = "read snapshot index";
+    let head = c
+        .query_one(
+            "SELECT has_snapshot, event_watermark FROM accounts WHERE id = $1",
+            &[&account.0],
+        )
+        .await
+        .map_err(backend(ctx))?;
+    let watermark: Option<String> = head.get(1);
+    let mut index = SnapshotIndex {
+        has_snapshot: head.get(0),
+        event_watermark: watermark.as_deref().map(parse_local).transpose()?,
+        ..SnapshotIndex::default()
+    };
+    for r in c
+        .query(
+            "SELECT email, fingerprint, status FROM users WHERE account_id = $1",
+            &[&account.0],
+        )
+        .await
+        .map_err(backend(ctx))?
+    {
+        let email: String = r.get(0);
+        let status: &str = r.get(2);
+        if status == AccountStatus::Deprovisioned.as_str() {
+            index.deprovisioned.insert(email);
+        } else {
+            index.users.insert(email, r.get(1));
+        }
+    }
+    for r in c
+        .query(
+            "SELECT id, fingerprint FROM folders WHERE account_id = $1",
+            &[&account.0],
+        )
+        .await
+        .map_err(backend(ctx))?
+    {
+        index.folders.insert(r.get(0), r.get(1));
+    }
+    index.groups = group_names(c, account).await?;
+    Ok(index)
+}
+
+/// Decodes a `users` row (with a `groups` text-array column) into a record.
+fn user_from_row(r: &Row) -> StoreResult<UserRecord> {
+    let status: String = r.get("status");
+    let mut groups: Vec<String> = r.get("groups");
+    groups.sort();
+    Ok(UserRecord {
+        email: r.get("email"),
+        lastpass_id: r.get("lastpass_id"),
+        fullname: r.get("fullname"),
+        status: status.parse().unwrap_or(AccountStatus::Active),
+        admin: r.get("admin"),
+        disabled: r.get("disabled"),
+        never_logged_in: r.get("never_logged_in"),
+        invited_only: r.get("invited_only"),
+        mp_strength: r.get("mp_strength"),
+        total_score: r.get("total_score"),
+        created: from_local_secs(r.get("created_local"))?,
+        last_pw_change: from_local_secs(r.get("last_pw_change_local"))?,
+        last_login: from_local_secs(r.get("last_login_local"))?,
+        duo_username: r.get("duo_username"),
+        multifactor: r.get("multifactor"),
+        linked: r.get("linked"),
+        password_reset_required: r.get("password_reset_required"),
+        sites: r.get("sites"),
+        notes: r.get("notes"),
+        formfills: r.get("formfills"),
+        applications: r.get("applications"),
+        attachments: r.get("attachments"),
+        groups,
+    })
+}
+
+pub async fn load_users<C: GenericClient>(
+    c: &C,
+    account: AccountId,
+    emails: &[String],
+) -> StoreResult<Vec<UserRecord>> {
+    let rows = c
+        .query(
+            &format!(
+                "SELECT {USER_COLUMNS}, {GROUPS_ARRAY} AS groups FROM users
+                 WHERE account_id = $1 AND email = ANY($2)"
+            ),
+            &[&account.0, &emails],
+        )
+        .await
+        .map_err(backend("load users"))?;
+    let mut by_email = std::collections::HashMap::new();
+    for r in &rows {
+        let u = user_from_row(r)?;
+        by_email.insert(u.email.clone(), u);
+    }
+    // In the order asked, as the SQLite store answers.
+    Ok(emails.iter().filter_map(|e| by_email.remove(e)).collect())
+}
+
+pub async fn load_folders<C: GenericClient>(
+    c: &C,
+    account: AccountId,
+    ids: &[String],
+) -> StoreResult<Vec<FolderRecord>> {
+    let ctx = "load folders";
+    // Two statements for any number of folders (a resync may load thousands): one round
+    // trip each, not two per folder.
+    let mut folders: std::collections::HashMap<String, FolderRecord> = c
+        .query(
+            "SELECT id, name, deleted, score FROM folders WHERE account_id = $1 AND id = ANY($2)",
+            &[&account.0, &ids],
+        )
+        .await
+        .map_err(backend(ctx))?
+        .iter()
+        .map(|r| {
+            let id: String = r.get(0);
+            (
+                id.clone(),
+                FolderRecord {
+                    id,
+                    name: r.get(1),
+                    deleted: r.get(2),
+                    score: r.get(3),
+                    members: Vec::new(),
+                },
+            )
+        })
+        .collect();
+    for m in c
+        .query(
+            "SELECT folder_id, email, readonly, give, can_administer, superadmin FROM folder_members
+             WHERE account_id = $1 AND folder_id = ANY($2) ORDER BY folder_id, email",
+            &[&account.0, &ids],
+        )
+        .await
+        .map_err(backend(ctx))?
+    {
+        if let Some(f) = folders.get_mut(m.get::<_, &str>(0)) {
+            f.members.push(FolderMemberRecord {
+                email: m.get(1),
+                readonly: m.get(2),
+                give: m.get(3),
+                can_administer: m.get(4),
+                superadmin: m.get(5),
+            });
+        }
+    }
+    // In the order asked, as the SQLite store answers.
+    Ok(ids.iter().filter_map(|id| folders.remove(id)).collect())
+}
+
+/// A group's stable id: LastPass has none, so one is derived from account and name (the
+/// SQLite store's derivation, so ids survive `lpgate migrate`).
+pub fn group_id(account: AccountId, name: &str) -> String {
+    let mut f = Fingerprint::default();
+    f.u64(account.0 as u64).str(name);
+    format!("g{:016x}", f.finish() as u64)
+}
+
+/// Applies a successful sync in one transaction.
+pub async fn commit(tx: &Transaction<'_>, w: &SyncWrite) -> StoreResult<()> {
+    apply(tx, w, Early::default())
+        .await
+        .map_err(backend("write sync"))
+}
+
+/// What a first snapshot wrote before its `Finish`, for the run record and the watermark.
+#[derive(Default, Clone, Copy)]
+pub struct Early {
+    events: i64,
+    watermark: Option<chrono::NaiveDateTime>,
+}
+
+fn latest_event(events: &[lpgate_store::EventRecord]) -> Option<chrono::NaiveDateTime> {
+    events.iter().map(|e| e.time).max()
+}
+
+/// Writes an account's first snapshot from a stream of messages, then the rest, in one
+/// transaction; a closed channel before `Finish` rolls everything back.
+pub async fn baseline(
+    tx: &Transaction<'_>,
+    account: AccountId,
+    zone: AccountZone,
+    now: DateTime<Utc>,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<BaselineMsg>,
+) -> StoreResult<RunId> {
+    let ctx = "write first snapshot";
+    // Other writers of this account wait (as SQLite's single writer makes them).
+    let has_snapshot: bool = tx
+        .query_one(
+            "SELECT has_snapshot FROM accounts WHERE id = $1 FOR UPDATE",
+            &[&account.0],
+        )
+        .await
+        .map_err(backend(ctx))?
+        .get(0);
+    if has_snapshot {
+        return Err(StoreError::Conflict(
+            "the account already has a snapshot; a first-snapshot write was refused".into(),
+        ));
+    }
+    let now_text = utc(now);
+    let mut early = Early::default();
+    while let Some(msg) = rx.recv().await {
+        match msg {
+            BaselineMsg::Users(batch) => {
+                copy_users(tx, account.0, zone, &batch, &now_text)
+                    .await
+                    .map_err(backend(ctx))?;
+            }
+            BaselineMsg::Folders(folders) => {
+                write_folders(tx, account.0, &folders, &[], &now_text, false)
+                    .await
+                    .map_err(backend(ctx))?;
+            }
+            BaselineMsg::Events(events) => {
+                early.events += write_events(tx, account.0, zone, &events)
+                    .await
+                    .map_err(backend(ctx))?;
+                early.watermark = early.watermark.max(latest_event(&events));
+            }
+            BaselineMsg::Finish(w) => {
+                apply(tx, &w, early).await.map_err(backend(ctx))?;
+                return Ok(w.run);
+            }
+        }
+    }
+    Err(StoreError::Backend {
+        context: ctx,
+        message: "the sync stopped before the snapshot was complete; nothing was written".into(),
+    })
+}
+
+/// The `users` columns a COPY writes, in order.
+const COPY_USER_COLUMNS: &str = "id, account_id, email, lastpass_id, fullname, status, admin, disabled, \
+    never_logged_in, invited_only, mp_strength, total_score, created_local, created_at, \
+    last_pw_change_local, last_pw_change_at, last_login_local, last_login_at, duo_username, \
+    multifactor, linked, password_reset_required, sites, notes, formfills, applications, \
+    attachments, fingerprint, first_seen, valid_from";
+
+const COPY_USER_TYPES: &[Type] = &[
+    Type::INT8,
+    Type::INT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::BOOL,
+    Type::BOOL,
+    Type::BOOL,
+    Type::BOOL,
+    Type::INT8,
+    Type::FLOAT8,
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::BOOL,
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+    Type::TEXT,
+    Type::TEXT,
+];
+
+/// Inserts a batch of new users and their memberships with two binary COPYs, after taking
+/// their row ids from the table's sequence (in email order, as SQLite numbers them).
+async fn copy_users(
+    tx: &Transaction<'_>,
+    acct: i64,
+    zone: AccountZone,
+    users: &[Fingerprinted<UserRecord>],
+    now: &str,
+) -> Result<(), tokio_postgres::Error> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = tx
+        .query(
+            "SELECT nextval(pg_get_serial_sequence('users', 'id')) FROM generate_series(1, $1::int8)",
+            &[&(users.len() as i64)],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let at = |t: Option<chrono::NaiveDateTime>| t.map(|t| zone.to_utc(t).timestamp());
+    {
+        let sink = tx
+            .copy_in(&format!(
+                "COPY users ({COPY_USER_COLUMNS}) FROM STDIN (FORMAT binary)"
+            ))
+            .await?;
+        let mut writer = pin!(BinaryCopyInWriter::new(sink, COPY_USER_TYPES));
+        for (v, id) in users.iter().zip(&ids) {
+            let u = &v.record;
+            let (c_local, c_at) = (local_secs(u.created), at(u.created));
+            let (p_local, p_at) = (local_secs(u.last_pw_change), at(u.last_pw_change));
+            let (l_local, l_at) = (local_secs(u.last_login), at(u.last_login));
+            let status = u.status.as_str();
+            let row: [&(dyn ToSql + Sync); 30] = [
+                id,
+                &acct,
+                &u.email,
+                &u.lastpass_id,
+                &u.fullname,
+                &status,
+                &u.admin,
+                &u.disabled,
+                &u.never_logged_in,
+                &u.invited_only,
+                &u.mp_strength,
+                &u.total_score,
+                &c_local,
+                &c_at,
+                &p_local,
+                &p_at,
+                &l_local,
+                &l_at,
+                &u.duo_username,
+                &u.multifactor,
+                &u.linked,
+                &u.password_reset_required,
+                &u.sites,
+                &u.notes,
+                &u.formfills,
+                &u.applications,
+                &u.attachments,
+                &v.fingerprint,
+                &now,
+                &now,
+            ];
+            writer.as_mut().write(&row).await?;
+        }
+        writer.finish().await?;
+    }
+    let sink = tx
+        .copy_in("COPY memberships (user_id, group_name) FROM STDIN (FORMAT binary)")
+        .await?;
+    let mut writer = pin!(BinaryCopyInWriter::new(sink, &[Type::INT8, Type::TEXT]));
+    for (v, id) in users.iter().zip(&ids) {
+        let mut seen = BTreeSet::new();
+        for g in &v.record.groups {
+            if seen.insert(g) {
+                writer.as_mut().write(&[id, g]).await?;
+            }
+        }
+    }
+    writer.finish().await?;
+    Ok(())
+}
+
+/// Everything a successful sync writes, inside the caller's transaction.
+async fn apply(
+    tx: &Transaction<'_>,
+    w: &SyncWrite,
+    early: Early,
+) -> Result<(), tokio_postgres::Error> {
+    let now = utc(w.now);
+    let acct = w.account.0;
+    let head = tx
+        .query_one(
+            "SELECT has_snapshot, last_synced_at FROM accounts WHERE id = $1 FOR UPDATE",
+            &[&acct],
+        )
+        .await?;
+    let has_snapshot: bool = head.get(0);
+    let previous_sync: Option<String> = head.get(1);
+    if has_snapshot {
+        write_users(tx, acct, w.zone, &w.upsert_users, &now).await?;
+    } else {
+        copy_users(tx, acct, w.zone, &w.upsert_users, &now).await?;
+    }
+    deprovision(tx, w, &now, previous_sync.as_deref()).await?;
+    write_groups(tx, w, &now).await?;
+    write_folders(
+        tx,
+        acct,
+        &w.upsert_folders,
+        &w.remove_folders,
+        &now,
+        has_snapshot,
+    )
+    .await?;
+    let events = early.events + write_events(tx, acct, w.zone, &w.events).await?;
+    if !w.changes.is_empty() {
+        let ins = tx
+            .prepare(
+                "INSERT INTO changes (account_id, run_id, at, kind, subject, related, before, after)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .await?;
+        for c in &w.changes {
+            tx.execute(
+                &ins,
+                &[
+                    &acct,
+                    &w.run.0,
+                    &now,
+                    &c.kind.as_str(),
+                    &c.subject,
+                    &c.related,
+                    &c.before,
+                    &c.after,
+                ],
+            )
+            .await?;
+        }
+    }
+    crate::watch::insert_notifications(tx, &w.notifications, &now).await?;
+    let watermark = latest_event(&w.events)
+        .max(early.watermark)
+        .and_then(|t| local(Some(t)));
+    tx.execute(
+        "UPDATE accounts SET last_synced_at = $2, has_snapshot = TRUE,
+                event_watermark = CASE WHEN $3::text IS NOT NULL AND (event_watermark IS NULL OR $3 > event_watermark)
+                                       THEN $3 ELSE event_watermark END
+         WHERE id = $1",
+        &[&acct, &now, &watermark],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE sync_runs SET outcome = 'succeeded', finished_at = $2, users = $3, groups_count = $4,
+                folders = $5, events = $6, changes = $7 WHERE id = $1",
+        &[
+            &w.run.0,
+            &now,
+            &w.users_fetched,
+            &(w.groups.len() as i64),
+            &w.folders_fetched,
+            &events,
+            &(w.changes.len() as i64),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The statement keeping a user's current version, with its groups, as a past one ending
+/// `$3`: run before the user's row and memberships change.
+async fn history_statement(
+    tx: &Transaction<'_>,
+) -> Result<tokio_postgres::Statement, tokio_postgres::Error> {
+    tx.prepare(&format!(
+        "INSERT INTO users_history (account_id, {USER_COLUMNS}, groups_json, valid_from, valid_to)
+         SELECT account_id, {USER_COLUMNS}, {GROUPS_JSON}, valid_from, $3 FROM users
+         WHERE account_id = $1 AND email = $2"
+    ))
+    .await
+}
+
+async fn write_users(
+    tx: &Transaction<'_>,
+    acct: i64,
+    zone: AccountZone,
+    users: &[Fingerprinted<UserRecord>],
+    now: &str,
+) -> Result<(), tokio_postgres::Error> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    let upsert = tx
+        .prepare(&format!(
+            "INSERT INTO users (account_id, {USER_COLUMNS}, fingerprint, first_seen, last_seen, valid_from)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+                     $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, NULL, $28)
+             ON CONFLICT (account_id, email) DO UPDATE SET
+                lastpass_id = excluded.lastpass_id, fullname = excluded.fullname, status = excluded.status,
+                admin = excluded.admin, disabled = excluded.disabled, never_logged_in = excluded.never_logged_in,
+                invited_only = excluded.invited_only, mp_strength = excluded.mp_strength,
+                total_score = excluded.total_score, created_local = excluded.created_local,
+                created_at = excluded.created_at, last_pw_change_local = excluded.last_pw_change_local,
+                last_pw_change_at = excluded.last_pw_change_at, last_login_local = excluded.last_login_local,
+                last_login_at = excluded.last_login_at, duo_username = excluded.duo_username,
+                multifactor = excluded.multifactor, linked = excluded.linked,
+                password_reset_required = excluded.password_reset_required, sites = excluded.sites,
+                notes = excluded.notes, formfills = excluded.formfills, applications = excluded.applications,
+                attachments = excluded.attachments, fingerprint = excluded.fingerprint, last_seen = NULL,
+                valid_from = excluded.valid_from
+             RETURNING id"
+        ))
+        .await?;
+    let clear = tx
+        .prepare("DELETE FROM memberships WHERE user_id = $1")
+        .await?;
+    let add = tx
+        .prepare(
+            "INSERT INTO memberships (user_id, group_name) SELECT $1, unnest($2::text[])
+             ON CONFLICT DO NOTHING",
+        )
+        .await?;
+    let at = |t: Option<chrono::NaiveDateTime>| t.map(|t| zone.to_utc(t).timestamp());
+    let history = history_statement(tx).await?;
+    for v in users {
+        let u = &v.record;
+        tx.execute(&history, &[&acct, &u.email, &now]).await?;
+        let (c_local, c_at) = (local_secs(u.created), at(u.created));
+        let (p_local, p_at) = (local_secs(u.last_pw_change), at(u.last_pw_change));
+        let (l_local, l_at) = (local_secs(u.last_login), at(u.last_login));
+        let status = u.status.as_str();
+        let id: i64 = tx
+            .query_one(
+                &upsert,
+                &[
+                    &acct,
+                    &u.email,
+                    &u.lastpass_id,
+                    &u.fullname,
+                    &status,
+                    &u.admin,
+                    &u.disabled,
+                    &u.never_logged_in,
+                    &u.invited_only,
+                    &u.mp_strength,
+                    &u.total_score,
+                    &c_local,
+                    &c_at,
+                    &p_local,
+                    &p_at,
+                    &l_local,
+                    &l_at,
+                    &u.duo_username,
+                    &u.multifactor,
+                    &u.linked,
+                    &u.password_reset_required,
+                    &u.sites,
+                    &u.notes,
+                    &u.formfills,
+                    &u.applications,
+                    &u.attachments,
+                    &v.fingerprint,
+                    &now,
+                ],
+            )
+            .await?
+            .get(0);
+        tx.execute(&clear, &[&id]).await?;
+        tx.execute(&add, &[&id, &u.groups]).await?;
+    }
+    Ok(())
+}
+
+async fn deprovision(
+    tx: &Transaction<'_>,
+    w: &SyncWrite,
+    now: &str,
+    previous_sync: Option<&str>,
+) -> Result<(), tokio_postgres::Error> {
+    let acct = w.account.0;
+    let last_seen = previous_sync.unwrap_or(now);
+    if w.deprovision.is_empty() {
+        return Ok(());
+    }
+    let history = history_statement(tx).await?;
+    for email in &w.deprovision {
+        tx.execute(&history, &[&acct, email, &now]).await?;
+        let id: Option<i64> = tx
+            .query_opt(
+                "UPDATE users SET status = 'deprovisioned', last_seen = $3, valid_from = $4, fingerprint = 0
+                 WHERE account_id = $1 AND email = $2 RETURNING id",
+                &[&acct, email, &last_seen, &now],
+            )
+            .await?
+            .map(|r| r.get(0));
+        if let Some(id) = id {
+            tx.execute("DELETE FROM memberships WHERE user_id = $1", &[&id])
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn write_groups(
+    tx: &Transaction<'_>,
+    w: &SyncWrite,
+    now: &str,
+) -> Result<(), tokio_postgres::Error> {
+    let acct = w.account.0;
+    let existing: BTreeSet<String> = tx
+        .query("SELECT name FROM groups WHERE account_id = $1", &[&acct])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let gone: Vec<&String> = existing.difference(&w.groups).collect();
+    if !gone.is_empty() {
+        tx.execute(
+            "DELETE FROM groups WHERE account_id = $1 AND name = ANY($2)",
+            &[&acct, &gone],
+        )
+        .await?;
+    }
+    let new: Vec<&String> = w.groups.difference(&existing).collect();
+    if !new.is_empty() {
+        let ids: Vec<String> = new.iter().map(|n| group_id(w.account, n)).collect();
+        tx.execute(
+            "INSERT INTO groups (account_id, name, id, first_seen)
+             SELECT $1, n, i, $4 FROM unnest($2::text[], $3::text[]) AS t(n, i)",
+            &[&acct, &new, &ids, &now],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn write_folders(
+    tx: &Transaction<'_>,
+    acct: i64,
+    upsert: &[Fingerprinted<FolderRecord>],
+    remove: &[String],
+    now: &str,
+    has_snapshot: bool,
+) -> Result<(), tokio_postgres::Error> {
+    // Set-based: a first snapshot writes thousands of folders and tens of thousands of
+    // members, one round trip per statement here rather than per row.
+    if !remove.is_empty() {
+        tx.execute(
+            "DELETE FROM folder_members WHERE account_id = $1 AND folder_id = ANY($2)",
+            &[&acct, &remove],
+        )
+        .await?;
+        tx.execute(
+            "DELETE FROM folders WHERE account_id = $1 AND id = ANY($2)",
+            &[&acct, &remove],
+        )
+        .await?;
+    }
+    if upsert.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = upsert.iter().map(|v| v.record.id.as_str()).collect();
+    if has_snapshot {
+        tx.execute(
+            "DELETE FROM folder_members WHERE account_id = $1 AND folder_id = ANY($2)",
+            &[&acct, &ids],
+        )
+        .await?;
+    }
+    let names: Vec<&str> = upsert.iter().map(|v| v.record.name.as_str()).collect();
+    let deleted: Vec<bool> = upsert.iter().map(|v| v.record.deleted).collect();
+    let scores: Vec<Option<f64>> = upsert.iter().map(|v| v.record.score).collect();
+    let fingerprints: Vec<i64> = upsert.iter().map(|v| v.fingerprint).collect();
+    tx.execute(
+        "INSERT INTO folders (account_id, id, name, deleted, score, fingerprint, first_seen)
+         SELECT $1, i, n, d, s, f, $7
+         FROM unnest($2::text[], $3::text[], $4::bool[], $5::float8[], $6::int8[])
+              WITH ORDINALITY AS t(i, n, d, s, f, o)
+         ORDER BY o
+         ON CONFLICT (account_id, id) DO UPDATE SET name = excluded.name, deleted = excluded.deleted,
+            score = excluded.score, fingerprint = excluded.fingerprint",
+        &[&acct, &ids, &names, &deleted, &scores, &fingerprints, &now],
+    )
+    .await?;
+    let (mut f_ids, mut emails, mut ro, mut give, mut admin, mut sup) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for v in upsert {
+        for m in &v.record.members {
+            f_ids.push(v.record.id.as_str());
+            emails.push(m.email.as_str());
+            ro.push(m.readonly);
+            give.push(m.give);
+            admin.push(m.can_administer);
+            sup.push(m.superadmin);
+        }
+    }
+    if !f_ids.is_empty() {
+        // The last of repeated (folder, email) pairs wins, as SQLite's INSERT OR REPLACE.
+        tx.execute(
+            "INSERT INTO folder_members (account_id, folder_id, email, readonly, give, can_administer, superadmin)
+             SELECT DISTINCT ON (f, e) $1, f, e, r, g, c, s
+             FROM unnest($2::text[], $3::text[], $4::bool[], $5::bool[], $6::bool[], $7::bool[])
+                  WITH ORDINALITY AS t(f, e, r, g, c, s, o)
+             ORDER BY f, e, o DESC
+             ON CONFLICT (account_id, folder_id, email) DO UPDATE SET readonly = excluded.readonly,
+                give = excluded.give, can_administer = excluded.can_administer, superadmin = excluded.superadmin",
+            &[&acct, &f_ids, &emails, &ro, &give, &admin, &sup],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn write_events(
+    tx: &Transaction<'_>,
+    acct: i64,
+    zone: AccountZone,
+    events: &[lpgate_store::EventRecord],
+) -> Result<i64, tokio_postgres::Error> {
+    if events.is_empty() {
+        return Ok(0);
+    }
+    // Identical events are told apart by their position among their twins in this read (see
+    // the SQLite store); the same numbering makes a re-read add only new ones.
+    let mut twins: std::collections::HashMap<i64, u64> = std::collections::HashMap::new();
+    let (mut locals, mut ats, mut users, mut ips, mut actions, mut datas, mut fps) =
+        (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    for e in events {
+        let time = local(Some(e.time));
+        let mut base = Fingerprint::default();
+        base.opt_str(time.as_deref())
+            .str(&e.username)
+            .str(&e.action)
+            .str(&e.data)
+            .str(&e.ip_address);
+        let ordinal = twins.entry(base.finish()).or_insert(0);
+        *ordinal += 1;
+        let mut fp = base;
+        fp.u64(*ordinal);
+        locals.push(time.unwrap_or_default());
+        ats.push(utc(zone.to_utc(e.time)));
+        users.push(e.username.as_str());
+        ips.push(e.ip_address.as_str());
+        actions.push(e.action.as_str());
+        datas.push(e.data.as_str());
+        fps.push(fp.finish());
+    }
+    // One statement, rows in the order read (so ids follow it, as in SQLite).
+    let n = tx
+        .execute(
+            "INSERT INTO events (account_id, time_local, time_at, username, ip_address, action, data, fp)
+             SELECT $1, l, a, u, i, x, d, f
+             FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int8[])
+                  WITH ORDINALITY AS t(l, a, u, i, x, d, f, n)
+             ORDER BY n
+             ON CONFLICT (account_id, fp) DO NOTHING",
+            &[&acct, &locals, &ats, &users, &ips, &actions, &datas, &fps],
+        )
+        .await?;
+    Ok(n as i64)
+}

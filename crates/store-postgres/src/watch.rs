@@ -1,0 +1,330 @@
+//! Findings, the notification outbox (claimed with `FOR UPDATE SKIP LOCKED`, so two
+//! processes never take the same delivery) and the HR list.
+
+use chrono::{DateTime, Utc};
+use lpgate_store::{
+    AccountId, Delivery, DeliveryOutcome, DeliveryState, FindingQuery, FindingRow, FindingsWrite,
+    HrPerson, NewNotification, StoreError, StoreResult,
+};
+use tokio_postgres::{GenericClient, Row, Transaction};
+
+use crate::backend;
+use crate::rows::{opt_utc, parse_utc, utc};
+
+/// Queues notifications inside the caller's transaction (a repeated delivery id is ignored).
+pub async fn insert_notifications(
+    tx: &Transaction<'_>,
+    notes: &[NewNotification],
+    now: &str,
+) -> Result<(), tokio_postgres::Error> {
+    if notes.is_empty() {
+        return Ok(());
+    }
+    let ins = tx
+        .prepare(
+            "INSERT INTO outbox (delivery_id, channel, event, account_id, payload, created_at,
+                                 state, next_attempt_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'pending', $6)
+             ON CONFLICT (delivery_id) DO NOTHING",
+        )
+        .await?;
+    for n in notes {
+        tx.execute(
+            &ins,
+            &[
+                &n.delivery_id,
+                &n.channel,
+                &n.event,
+                &n.account.map(|a| a.0),
+                &n.payload.to_string(),
+                &now,
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+const FINDING_COLUMNS: &str = "f.id, a.name AS account, f.rule, f.severity, f.key, f.row_json, \
+                               f.opened_at, f.last_seen_at, f.resolved_at";
+
+fn finding_from_row(r: &Row) -> StoreResult<FindingRow> {
+    let row: &str = r.get("row_json");
+    Ok(FindingRow {
+        id: r.get("id"),
+        account: r.get("account"),
+        rule: r.get("rule"),
+        severity: r.get("severity"),
+        key: r.get("key"),
+        row: serde_json::from_str(row).unwrap_or(serde_json::Value::Null),
+        opened_at: parse_utc(r.get("opened_at"))?,
+        last_seen_at: parse_utc(r.get("last_seen_at"))?,
+        resolved_at: opt_utc(r.get("resolved_at"))?,
+    })
+}
+
+pub async fn open_findings<C: GenericClient>(
+    c: &C,
+    account: AccountId,
+) -> StoreResult<Vec<FindingRow>> {
+    c.query(
+        &format!(
+            "SELECT {FINDING_COLUMNS} FROM findings f JOIN accounts a ON a.id = f.account_id
+             WHERE f.account_id = $1 AND f.resolved_at IS NULL ORDER BY f.id"
+        ),
+        &[&account.0],
+    )
+    .await
+    .map_err(backend("read open findings"))?
+    .iter()
+    .map(finding_from_row)
+    .collect()
+}
+
+pub async fn list_findings<C: GenericClient>(
+    c: &C,
+    q: &FindingQuery,
+) -> StoreResult<Vec<FindingRow>> {
+    c.query(
+        &format!(
+            "SELECT {FINDING_COLUMNS} FROM findings f JOIN accounts a ON a.id = f.account_id
+             WHERE ($1::text IS NULL OR a.name = $1) AND ($2::text IS NULL OR f.rule = $2)
+               AND (NOT $3::bool OR f.resolved_at IS NULL)
+               AND f.id < COALESCE($5::int8, 9223372036854775807)
+             ORDER BY f.id DESC LIMIT $4"
+        ),
+        &[
+            &q.account,
+            &q.rule,
+            &q.open_only,
+            &(q.limit as i64),
+            &q.before,
+        ],
+    )
+    .await
+    .map_err(backend("list findings"))?
+    .iter()
+    .map(finding_from_row)
+    .collect()
+}
+
+pub async fn write_findings(tx: &Transaction<'_>, w: &FindingsWrite) -> StoreResult<()> {
+    let ctx = "write findings";
+    let now = utc(w.now);
+    for f in &w.open {
+        tx.execute(
+            "INSERT INTO findings (account_id, rule, severity, key, row_json, opened_at, last_seen_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6)
+             ON CONFLICT (account_id, rule, key) WHERE resolved_at IS NULL DO NOTHING",
+            &[&w.account.0, &f.rule, &f.severity, &f.key, &f.row.to_string(), &now],
+        )
+        .await
+        .map_err(backend(ctx))?;
+    }
+    for (id, row) in &w.still_open {
+        tx.execute(
+            "UPDATE findings SET last_seen_at = $2, row_json = $3 WHERE id = $1 AND resolved_at IS NULL",
+            &[id, &now, &row.to_string()],
+        )
+        .await
+        .map_err(backend(ctx))?;
+    }
+    for id in &w.resolve {
+        tx.execute(
+            "UPDATE findings SET resolved_at = $2 WHERE id = $1 AND resolved_at IS NULL",
+            &[id, &now],
+        )
+        .await
+        .map_err(backend(ctx))?;
+    }
+    insert_notifications(tx, &w.notifications, &now)
+        .await
+        .map_err(backend(ctx))
+}
+
+const DELIVERY_COLUMNS: &str = "o.id, o.delivery_id, o.channel, o.event, a.name AS account, o.payload, \
+    o.created_at, o.state, o.attempts, o.next_attempt_at, o.last_error, o.delivered_at";
+
+fn delivery_from_row(r: &Row) -> StoreResult<Delivery> {
+    let payload: &str = r.get("payload");
+    let state: &str = r.get("state");
+    Ok(Delivery {
+        id: r.get("id"),
+        delivery_id: r.get("delivery_id"),
+        channel: r.get("channel"),
+        event: r.get("event"),
+        account: r.get("account"),
+        payload: serde_json::from_str(payload).unwrap_or(serde_json::Value::Null),
+        created_at: parse_utc(r.get("created_at"))?,
+        state: DeliveryState::parse(state).unwrap_or(DeliveryState::Dead),
+        attempts: r.get("attempts"),
+        next_attempt_at: parse_utc(r.get("next_attempt_at"))?,
+        last_error: r.get("last_error"),
+        delivered_at: opt_utc(r.get("delivered_at"))?,
+    })
+}
+
+pub async fn claim(
+    tx: &Transaction<'_>,
+    now: DateTime<Utc>,
+    lease: std::time::Duration,
+    limit: usize,
+) -> StoreResult<Vec<Delivery>> {
+    let ctx = "claim deliveries";
+    let lease_until = chrono::Duration::from_std(lease)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let rows = tx
+        .query(
+            &format!(
+                "WITH due AS (
+                     SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $1
+                     ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
+                 SELECT {DELIVERY_COLUMNS} FROM outbox o JOIN due ON due.id = o.id
+                 LEFT JOIN accounts a ON a.id = o.account_id
+                 ORDER BY o.next_attempt_at, o.id"
+            ),
+            &[&utc(now), &(limit as i64)],
+        )
+        .await
+        .map_err(backend(ctx))?;
+    let out = rows
+        .iter()
+        .map(delivery_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let ids: Vec<i64> = out.iter().map(|d| d.id).collect();
+    if !ids.is_empty() {
+        tx.execute(
+            "UPDATE outbox SET next_attempt_at = $2 WHERE id = ANY($1)",
+            &[&ids, &utc(lease_until)],
+        )
+        .await
+        .map_err(backend(ctx))?;
+    }
+    Ok(out)
+}
+
+pub async fn record<C: GenericClient>(
+    c: &C,
+    id: i64,
+    now: DateTime<Utc>,
+    outcome: &DeliveryOutcome,
+) -> StoreResult<()> {
+    match outcome {
+        DeliveryOutcome::Delivered => {
+            c.execute(
+                "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = $2,
+                        last_error = NULL
+                 WHERE id = $1",
+                &[&id, &utc(now)],
+            )
+            .await
+        }
+        DeliveryOutcome::Failed { error, retry_at } => {
+            c.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $2,
+                        state = CASE WHEN $3::text IS NULL THEN 'dead' ELSE 'pending' END,
+                        next_attempt_at = COALESCE($3, next_attempt_at)
+                 WHERE id = $1 AND state = 'pending'",
+                &[&id, error, &retry_at.map(utc)],
+            )
+            .await
+        }
+    }
+    .map(|_| ())
+    .map_err(backend("record delivery"))
+}
+
+pub async fn list_deliveries<C: GenericClient>(
+    c: &C,
+    state: Option<DeliveryState>,
+    limit: usize,
+) -> StoreResult<Vec<Delivery>> {
+    c.query(
+        &format!(
+            "SELECT {DELIVERY_COLUMNS} FROM outbox o LEFT JOIN accounts a ON a.id = o.account_id
+             WHERE ($1::text IS NULL OR o.state = $1) ORDER BY o.id DESC LIMIT $2"
+        ),
+        &[&state.map(|s| s.as_str()), &(limit as i64)],
+    )
+    .await
+    .map_err(backend("list deliveries"))?
+    .iter()
+    .map(delivery_from_row)
+    .collect()
+}
+
+pub async fn retry<C: GenericClient>(
+    c: &C,
+    id: Option<i64>,
+    now: DateTime<Utc>,
+) -> StoreResult<usize> {
+    let ctx = "retry deliveries";
+    match id {
+        Some(id) => {
+            let n = c
+                .execute(
+                    "UPDATE outbox SET state = 'pending', next_attempt_at = $2
+                     WHERE id = $1 AND state <> 'delivered'",
+                    &[&id, &utc(now)],
+                )
+                .await
+                .map_err(backend(ctx))?;
+            if n == 0 {
+                let exists: bool = c
+                    .query_one("SELECT COUNT(*) > 0 FROM outbox WHERE id = $1", &[&id])
+                    .await
+                    .map_err(backend(ctx))?
+                    .get(0);
+                if !exists {
+                    return Err(StoreError::NotFound {
+                        what: "notification",
+                        name: id.to_string(),
+                    });
+                }
+                return Err(StoreError::Conflict(format!(
+                    "notification {id} was already delivered"
+                )));
+            }
+            Ok(n as usize)
+        }
+        None => c
+            .execute(
+                "UPDATE outbox SET state = 'pending', next_attempt_at = $1 WHERE state = 'dead'",
+                &[&utc(now)],
+            )
+            .await
+            .map(|n| n as usize)
+            .map_err(backend(ctx)),
+    }
+}
+
+pub async fn load_hr(
+    tx: &Transaction<'_>,
+    people: &[HrPerson],
+    now: DateTime<Utc>,
+) -> StoreResult<usize> {
+    let ctx = "load HR list";
+    tx.execute("DELETE FROM hr_people", &[])
+        .await
+        .map_err(backend(ctx))?;
+    let at = utc(now);
+    for p in people {
+        tx.execute(
+            "INSERT INTO hr_people (email, name, status, department, loaded_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (email) DO UPDATE SET name = excluded.name, status = excluded.status,
+                department = excluded.department, loaded_at = excluded.loaded_at",
+            &[&p.email, &p.name, &p.status, &p.department, &at],
+        )
+        .await
+        .map_err(backend(ctx))?;
+    }
+    let n: i64 = tx
+        .query_one("SELECT COUNT(*) FROM hr_people", &[])
+        .await
+        .map_err(backend(ctx))?
+        .get(0);
+    Ok(n as usize)
+}
