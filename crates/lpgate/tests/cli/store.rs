@@ -192,38 +192,78 @@ async fn migrate_copies_every_table_row_for_row() {
     assert!(!again.status.success());
 }
 
-/// Three `lpgate serve` workers on one PostgreSQL store share the schedule: every account is
-/// synced, none twice, and one worker killed with SIGKILL loses nothing.
+/// Three `lpgate serve` workers on one PostgreSQL store share the schedule of 200 accounts:
+/// every account is synced, none twice within its interval, and one worker killed with
+/// SIGKILL in the middle of the run loses nothing (its claims are taken over when their
+/// lease ends, and the run it was in is recorded as interrupted).
 #[tokio::test]
 async fn workers_sharing_a_postgres_store_sync_each_account_once() {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
     use std::time::{Duration, Instant};
 
+    const ACCOUNTS: usize = 200;
     let Some(url) = database().await else {
         return;
     };
-    let e = env(30).await;
+    let e = env(5).await;
     e.ok(&["--store", &url, "init"]).await;
     let hash = e.hash_file();
     let base = e.emu.base_url();
-    let names: Vec<String> = (0..12).map(|i| format!("client-{i:02}")).collect();
-    for name in &names {
-        e.ok(&[
+    let cid = crate::helpers::CID.to_string();
+    let names: Vec<String> = (0..ACCOUNTS).map(|i| format!("client-{i:03}")).collect();
+    // Added eight at a time; an interval of two minutes makes the lease one minute, so the
+    // dead worker's claims come back within the test and nothing is due twice before it ends.
+    for chunk in names.chunks(8) {
+        let children: Vec<_> = chunk
+            .iter()
+            .map(|name| {
+                e.cmd(&[
+                    "--store",
+                    &url,
+                    "account",
+                    "add",
+                    name,
+                    "--cid",
+                    &cid,
+                    "--provhash-file",
+                    path(&hash),
+                    "--url",
+                    &base,
+                    "--interval-secs",
+                    "120",
+                    "--no-check",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+            })
+            .collect();
+        for child in children {
+            let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+                .await
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "account add failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    let count = || async {
+        e.json(&[
             "--store",
             &url,
-            "account",
-            "add",
-            name,
-            "--cid",
-            &crate::helpers::CID.to_string(),
-            "--provhash-file",
-            path(&hash),
-            "--url",
-            &base,
+            "query",
+            "SELECT account, COUNT(*) AS runs,
+                    SUM(CASE WHEN outcome = 'succeeded' THEN 1 ELSE 0 END) AS ok,
+                    SUM(CASE WHEN outcome = 'interrupted' THEN 1 ELSE 0 END) AS interrupted,
+                    SUM(CASE WHEN outcome = 'running' THEN 1 ELSE 0 END) AS running
+             FROM sync_runs GROUP BY account ORDER BY account",
         ])
-        .await;
-    }
+        .await
+    };
     let mut workers = Vec::new();
     for _ in 0..3 {
         let mut cmd = e.cmd(&["--store", &url, "serve", "--bind", "127.0.0.1:0"]);
@@ -240,38 +280,64 @@ async fn workers_sharing_a_postgres_store_sync_each_account_once() {
         assert!(line.starts_with("lpgate serving on "), "{line:?}");
         workers.push(child);
     }
-    // One worker dies at once, whatever it holds.
+    // The first worker dies mid-run, whatever it holds: once the three have started some
+    // syncs, and before they have finished them all.
+    let started = Instant::now();
+    loop {
+        let runs: i64 = count()
+            .await
+            .iter()
+            .filter_map(|r| r["runs"].as_i64())
+            .sum();
+        if runs >= 20 {
+            assert!(
+                runs < ACCOUNTS as i64,
+                "the run ended before the kill: {runs} runs"
+            );
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the workers did not start syncing: {runs} runs"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     workers[0].kill().unwrap();
     let _ = workers[0].wait();
-    let count = || async {
-        e.json(&[
-            "--store",
-            &url,
-            "query",
-            "SELECT account, COUNT(*) AS runs, SUM(CASE WHEN outcome = 'succeeded' THEN 1 ELSE 0 END) AS ok
-             FROM sync_runs GROUP BY account ORDER BY account",
-        ])
-        .await
-    };
-    let started = Instant::now();
+    let killed_at = Instant::now();
     loop {
         let rows = count().await;
         if rows.len() == names.len() && rows.iter().all(|r| r["ok"].as_i64() == Some(1)) {
             break;
         }
-        // A claim the killed worker held ends with its lease (a minute at most).
+        // A claim the killed worker held ends with its lease (one minute), and the next
+        // tick of a live worker (five seconds) takes it.
         assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "not every account was synced: {rows:?}"
+            killed_at.elapsed() < Duration::from_secs(100),
+            "not every account was synced: {:?}",
+            rows.iter()
+                .filter(|r| r["ok"].as_i64() != Some(1))
+                .collect::<Vec<_>>()
         );
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    // Two more scheduler ticks: nothing is synced twice within its interval.
+    // Two more scheduler ticks: nothing is synced twice within its interval, no run is left
+    // running, and the only run that did not succeed is the one the kill cut short.
     tokio::time::sleep(Duration::from_secs(11)).await;
     let rows = count().await;
+    assert_eq!(rows.len(), ACCOUNTS);
+    let mut cut = 0;
     for r in &rows {
-        assert_eq!(r["ok"], 1, "{rows:?}");
+        assert_eq!(r["ok"], 1, "{r:?}");
+        assert_eq!(r["running"], 0, "{r:?}");
+        let interrupted = r["interrupted"].as_i64().unwrap();
+        assert_eq!(r["runs"].as_i64().unwrap(), 1 + interrupted, "{r:?}");
+        cut += interrupted;
     }
+    assert!(
+        cut <= 1,
+        "one worker can be in one sync when it dies, not {cut}"
+    );
     for mut w in workers.into_iter().skip(1) {
         let _ = w.kill();
         let _ = w.wait();
