@@ -263,5 +263,9 @@ pub const CREATE: &str = concat!(
      SELECT email, name, status, department, ",
     dt!("loaded_at"),
     " AS loaded_at
-     FROM hr_people WHERE EXISTS (SELECT 1 FROM sandbox_scope s WHERE s.pid = pg_backend_pid());"
+     FROM hr_people h
+     WHERE EXISTS (SELECT 1 FROM sandbox_scope s WHERE s.pid = pg_backend_pid() AND s.all_accounts)
+        OR split_part(h.email, '@', 2) IN
+           (SELECT DISTINCT split_part(u.email, '@', 2) FROM users u
+            JOIN sandbox_scope s ON s.pid = pg_backend_pid() AND u.account_id = s.account_id);"
 );

@@ -206,13 +206,13 @@ fn authorize(ctx: &AuthContext<'_>, scoped: bool) -> Authorization {
             // No database: a common table expression or subquery result, not a table. An
             // empty column: SQLite checking a table's rows without reading a column (a
             // flattened view's COUNT(*) reports its joined tables so, without the view's name).
-            // When confined to one account, only for `accounts`, which every view joins by id,
-            // and `hr_people`, which belongs to no account: `COUNT(*) FROM main.users` would
-            // count every account's rows.
+            // When confined to one account, only for `accounts`, which every view joins by id:
+            // `COUNT(*) FROM main.users` would count every account's rows, and
+            // `COUNT(*) FROM main.hr_people` the whole company's staff.
             let harmless = matches!(ctx.database_name, None | Some("temp"))
                 || (column_name.is_empty()
                     && table_name != "sqlite_master"
-                    && (!scoped || matches!(table_name, "accounts" | "hr_people")));
+                    && (!scoped || table_name == "accounts"));
             if from_view || harmless {
                 Authorization::Allow
             } else {

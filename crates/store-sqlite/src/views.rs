@@ -175,5 +175,9 @@ pub const CREATE: &str = concat!(
 
      CREATE TEMP VIEW hr_people AS
      SELECT email, name, status, department, datetime(loaded_at) AS loaded_at
-     FROM main.hr_people;"
+     FROM main.hr_people h
+     WHERE (SELECT account_id FROM temp.lpgate_scope) IS NULL
+        OR substr(h.email, instr(h.email, '@') + 1) IN
+           (SELECT DISTINCT substr(u.email, instr(u.email, '@') + 1) FROM main.users u
+            WHERE u.account_id = (SELECT account_id FROM temp.lpgate_scope));"
 );

@@ -203,6 +203,61 @@ async fn account_scope_confines_every_view<S: TestStore>() {
             "{view}"
         );
     }
+    // The HR list belongs to no account: confined to one, only its users' domains' staff.
+    let member = b
+        .store
+        .query(q("SELECT email FROM users ORDER BY email LIMIT 1"))
+        .await
+        .unwrap()
+        .rows[0][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let at = member.find('@').unwrap();
+    let person = |email: String| HrPerson {
+        email,
+        name: None,
+        status: "active".into(),
+        department: None,
+    };
+    b.store
+        .load_hr(
+            vec![
+                person(member.clone()),
+                person(format!("new.hire{}", &member[at..])),
+                person("someone@elsewhere.example".into()),
+            ],
+            t(1, 2),
+        )
+        .await
+        .unwrap();
+    let hr = |account| QueryRequest {
+        sql: "SELECT email FROM hr_people ORDER BY email".into(),
+        account,
+        ..Default::default()
+    };
+    assert_eq!(b.store.query(hr(None)).await.unwrap().rows.len(), 3);
+    let mine: Vec<String> = b
+        .store
+        .query(hr(Some(beta.id)))
+        .await
+        .unwrap()
+        .rows
+        .iter()
+        .map(|r| r[0].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(mine.len(), 2, "{mine:?}");
+    assert!(mine.iter().all(|e| e.ends_with(&member[at..])), "{mine:?}");
+    // Nor can a confined query count the whole list behind the view.
+    let err = b
+        .store
+        .query(QueryRequest {
+            sql: "SELECT COUNT(*) FROM main.hr_people".into(),
+            account: Some(beta.id),
+            ..Default::default()
+        })
+        .await;
+    assert!(err.is_err(), "{err:?}");
 }
 
 async fn search_finds_people_groups_and_folders_ranked<S: TestStore>() {

@@ -131,7 +131,29 @@ async fn world() -> World {
     let env = env(30).await;
     env.linked().await;
     let beta = second_account(&env).await;
+    // beta has a domain acme does not (generated companies may share one).
+    beta.emulator().invite("probe@beta-only.example").unwrap();
     env.ok(&["sync", "--all"]).await;
+    // An HR list with one person in each account's email domain and one in neither.
+    let domains = env
+        .json(&[
+            "query",
+            "SELECT DISTINCT account, substr(email, instr(email, '@') + 1) AS domain FROM users",
+        ])
+        .await;
+    let mut hr = String::from("email,name\nnobody@elsewhere.example,Nobody\n");
+    for d in &domains {
+        hr.push_str(&format!(
+            "hr-{}@{},Staff of {}\n",
+            d["account"].as_str().unwrap(),
+            d["domain"].as_str().unwrap(),
+            d["account"].as_str().unwrap()
+        ));
+    }
+    let hr_file = env.dir.path().join("hr.csv");
+    std::fs::write(&hr_file, hr).unwrap();
+    env.ok(&["hr", "load", crate::helpers::path(&hr_file)])
+        .await;
     let admin = token(&env, "admin", "admin", None).await;
     let acme = token(&env, "acme-read", "read", Some("acme")).await;
     let acme_write = token(&env, "acme-write", "write", Some("acme")).await;
@@ -337,7 +359,42 @@ async fn account_scoped_tokens_see_only_their_account_everywhere() {
         assert!(status == 200 || view == "hr_people", "{sql}: {body}");
     }
     assert_ne!(all["result"]["rows"], mine["result"]["rows"]);
+    // The HR list belongs to no account: confined to acme, only acme's domains' staff.
+    let hr_sql = "SELECT email FROM hr_people ORDER BY email";
+    let (_, every) = query(s, &w.admin, hr_sql, json!({})).await;
+    let (status, acme_hr) = query(s, &w.acme, hr_sql, json!({})).await;
+    assert_eq!(status, 200, "{acme_hr}");
+    let every = every["result"]["rows"].as_array().unwrap().clone();
+    let acme_hr = acme_hr["result"]["rows"].as_array().unwrap().clone();
+    let (_, acme_domains) = query(
+        s,
+        &w.acme,
+        "SELECT DISTINCT substr(email, instr(email, '@')) FROM users",
+        json!({}),
+    )
+    .await;
+    let acme_domains: Vec<String> = acme_domains["result"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[0].as_str().unwrap().to_string())
+        .collect();
+    let expected: Vec<Value> = every
+        .iter()
+        .filter(|r| {
+            let email = r[0].as_str().unwrap();
+            acme_domains.iter().any(|d| email.ends_with(d.as_str()))
+        })
+        .cloned()
+        .collect();
+    assert!(every.len() >= 4, "{every:?}");
+    assert!(
+        !expected.is_empty() && expected.len() < every.len(),
+        "{every:?}"
+    );
+    assert_eq!(acme_hr, expected, "acme's domains: {acme_domains:?}");
     for sql in [
+        "SELECT COUNT(*) FROM main.hr_people",
         // The tables behind the views, even only counted, would show other accounts' sizes.
         "SELECT COUNT(*) FROM main.users",
         "SELECT 1 FROM main.users LIMIT 1 OFFSET 35",
