@@ -173,8 +173,8 @@ async fn sigkill_serve_during_syncs_applies_and_deliveries_loses_nothing() {
         None,
         FaultSpec {
             latency: Some(Latency::Uniform(
-                Duration::from_millis(5),
-                Duration::from_millis(40),
+                Duration::from_millis(60),
+                Duration::from_millis(120),
             )),
             ..Default::default()
         },
@@ -242,7 +242,7 @@ async fn sigkill_serve_during_syncs_applies_and_deliveries_loses_nothing() {
                     .await
                     .unwrap();
                 assert_eq!(r.status().as_u16(), 202, "{}", r.text().await.unwrap());
-                tokio::time::sleep(Duration::from_millis(rng.u64(0..600))).await;
+                tokio::time::sleep(Duration::from_millis(rng.u64(0..500))).await;
                 "sync"
             }
             1 => {
@@ -266,12 +266,21 @@ async fn sigkill_serve_during_syncs_applies_and_deliveries_loses_nothing() {
                     expected.push(Expected::member_added("Crash Group", u));
                     applied_items.push(u.clone());
                 }
-                let apply = call(
-                    "POST",
-                    format!("{base}/v1/plans/{}/apply", plans.last().unwrap()),
-                    None,
-                );
-                let _ = tokio::time::timeout(Duration::from_millis(rng.u64(0..400)), apply).await;
+                let id = *plans.last().unwrap();
+                let apply = tokio::spawn(call("POST", format!("{base}/v1/plans/{id}/apply"), None));
+                // Kill once the plan is being sent, at a random moment of it.
+                for _ in 0..100 {
+                    let r = call("GET", format!("{base}/v1/plans/{id}"), None)
+                        .await
+                        .unwrap();
+                    let plan: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+                    if plan["result"]["state"] != "ready" {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                tokio::time::sleep(Duration::from_millis(rng.u64(0..150))).await;
+                apply.abort();
                 "apply"
             }
             _ => {
@@ -286,6 +295,34 @@ async fn sigkill_serve_during_syncs_applies_and_deliveries_loses_nothing() {
     eprintln!(
         "killed {killed:?} in {:.1} s",
         started.elapsed().as_secs_f64()
+    );
+
+    // The kills landed inside the work: syncs cut short, plans cut mid-way.
+    let runs = invariants::query(
+        &e,
+        "SELECT outcome, COUNT(*) AS n FROM sync_runs GROUP BY outcome",
+    )
+    .await;
+    let plan_states: Vec<Value> = e
+        .json(&["plans", "list"])
+        .await
+        .iter()
+        .map(|p| p["state"].clone())
+        .collect();
+    eprintln!("sync runs by outcome after the kills: {runs:?}; plans: {plan_states:?}");
+    let cut_syncs = runs
+        .iter()
+        .filter(|r| r["outcome"] != "succeeded")
+        .map(|r| r["n"].as_i64().unwrap())
+        .sum::<i64>();
+    let cut_plans = plan_states
+        .iter()
+        .filter(|s| *s == "applying" || *s == "partial")
+        .count();
+    assert!(cut_syncs > 0, "no kill landed inside a sync: {runs:?}");
+    assert!(
+        cut_plans > 0,
+        "no kill landed inside an apply: {plan_states:?}"
     );
 
     // Restart cleanly: finish every plan, one last sync, drain the outbox, stop.
@@ -363,4 +400,8 @@ async fn sigkill_serve_during_syncs_applies_and_deliveries_loses_nothing() {
     );
     assert!(problems.is_empty(), "{problems:#?}");
     assert_eq!(killed.values().sum::<u32>(), 20);
+    assert!(
+        received > distinct,
+        "no kill landed inside a delivery pass (no repeated delivery id)"
+    );
 }
