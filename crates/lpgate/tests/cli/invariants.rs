@@ -594,16 +594,19 @@ pub async fn drain_outbox(env: &Env, limit: Duration) {
     }
 }
 
-/// `lpgate serve` with the scheduler, on a free loopback port, its log in `log`.
+/// `lpgate serve` with the scheduler, on a free loopback port, its stderr appended to a log.
+/// Dropping it kills the process.
 pub struct Serve {
-    pub child: Child,
+    child: Option<Child>,
     pub base: String,
 }
 
 impl Drop for Serve {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
 
@@ -638,36 +641,36 @@ impl Serve {
             .strip_prefix("lpgate serving on ")
             .unwrap_or_else(|| panic!("unexpected ready line {line:?}"))
             .to_string();
-        Serve { child, base }
+        Serve {
+            child: Some(child),
+            base,
+        }
     }
 
     /// SIGKILL, and wait for the process to be gone.
     pub async fn kill(mut self) {
-        let _ = self.child.kill();
-        let mut child = std::mem::replace(&mut self.child, dummy_child());
+        let mut child = self.child.take().unwrap();
+        let _ = child.kill();
         let _ = tokio::task::spawn_blocking(move || child.wait()).await;
-        std::mem::forget(self);
     }
 
     /// SIGTERM, and the exit status (graceful shutdown finishes in-flight work).
     pub async fn stop(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
+        let mut child = self.child.take().unwrap();
         let _ = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
+            .args(["-TERM", &child.id().to_string()])
             .status();
-        let mut child = std::mem::replace(&mut self.child, dummy_child());
-        let status = tokio::task::spawn_blocking(move || child.wait())
+        tokio::task::spawn_blocking(move || child.wait())
             .await
             .unwrap()
-            .unwrap();
-        std::mem::forget(self);
-        status
+            .unwrap()
     }
 
-    /// Resident memory of the process, in KiB.
+    /// Resident memory of the process, in KiB (0 once it is gone).
     pub fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
+        let Some(c) = &self.child else { return 0 };
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", c.id())).unwrap_or_default();
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmRSS:"))
@@ -675,11 +678,4 @@ impl Serve {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
     }
-}
-
-/// A finished placeholder process, swapped in when a `Serve` is consumed.
-fn dummy_child() -> Child {
-    let mut c = std::process::Command::new("true").spawn().unwrap();
-    let _ = c.wait();
-    c
 }
