@@ -638,4 +638,27 @@ mod tests {
             .to_string();
         assert!(err.contains("intervl"), "{err}");
     }
+
+    #[test]
+    fn request_timeout_is_bounded_and_used() {
+        let path = Path::new("lpgate.toml");
+        let var = |v: &str| {
+            [(
+                "LPGATE_SYNC_REQUEST_TIMEOUT_SECS".to_string(),
+                v.to_string(),
+            )]
+        };
+        let err = Config::from_text(DEFAULT_CONFIG, path, var("0.1")).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("sync.request_timeout_secs"),
+            "{err:#}"
+        );
+        let (c, _) = Config::from_text(DEFAULT_CONFIG, path, var("2")).unwrap();
+        assert_eq!(c.sync.request_timeout(), std::time::Duration::from_secs(2));
+        let (c, _) = Config::from_text(DEFAULT_CONFIG, path, []).unwrap();
+        assert_eq!(
+            c.sync.request_timeout(),
+            std::time::Duration::from_secs(120)
+        );
+    }
 }
