@@ -116,6 +116,13 @@ impl Emulator {
         lock(&self.inner.faults).clear();
     }
 
+    /// Faults injected since the emulator started, by kind (`http_500`, `http_429`, `stall`,
+    /// `drop`, `truncate`): a soak reports how much adversity the client met, not just how much
+    /// was asked for.
+    pub fn faults_injected(&self) -> BTreeMap<String, u64> {
+        lock(&self.inner.faults).injected()
+    }
+
     /// How many requests naming `command` arrived with a parseable body, whether they were
     /// authorized, faulted or answered; lets tests count a client's retries. Commands the
     /// emulator does not know are all counted under `(unknown)`.

@@ -5,7 +5,7 @@
 //! is safe); a truncated or dropped reply is cut after the command ran (like a real network
 //! failure after the server committed).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -90,8 +90,8 @@ impl Rate {
 
 /// The faults to inject, for all commands or one. `Default` injects nothing.
 ///
-/// When several kinds could fire on one request, the first in the order 500, 429, drop,
-/// truncate wins.
+/// When several kinds could fire on one request, the first in the order 500, 429, stall,
+/// drop, truncate wins.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FaultSpec {
@@ -107,6 +107,11 @@ pub struct FaultSpec {
     pub truncate: Rate,
     /// Headers are sent, then the connection is aborted part-way through the body.
     pub drop: Rate,
+    /// No answer for `stall_secs` (a client with a shorter timeout gives up: a timeout), then
+    /// HTTP 500; the command does not run.
+    pub stall: Rate,
+    /// How long a stalled request waits before its 500, in seconds.
+    pub stall_secs: u32,
 }
 
 impl Default for FaultSpec {
@@ -118,6 +123,8 @@ impl Default for FaultSpec {
             retry_after_secs: 1,
             truncate: Rate::default(),
             drop: Rate::default(),
+            stall: Rate::default(),
+            stall_secs: 30,
         }
     }
 }
@@ -130,6 +137,21 @@ pub(crate) enum Fault {
     Http429 { retry_after_secs: u32 },
     Truncate,
     Drop,
+    Stall { secs: u32 },
+}
+
+impl Fault {
+    /// The name counted in [`FaultState::injected`]; `None` for no fault.
+    fn name(self) -> Option<&'static str> {
+        match self {
+            Fault::None => None,
+            Fault::Http500 => Some("http_500"),
+            Fault::Http429 { .. } => Some("http_429"),
+            Fault::Truncate => Some("truncate"),
+            Fault::Drop => Some("drop"),
+            Fault::Stall { .. } => Some("stall"),
+        }
+    }
 }
 
 /// The decision for one request: how long to wait, then which fault.
@@ -145,6 +167,8 @@ pub(crate) struct FaultState {
     default: FaultSpec,
     per_command: HashMap<String, FaultSpec>,
     rng: SplitMix64,
+    /// Faults injected so far, by kind (`http_500`, `http_429`, `stall`, `drop`, `truncate`).
+    injected: BTreeMap<&'static str, u64>,
 }
 
 impl FaultState {
@@ -154,6 +178,7 @@ impl FaultState {
             default: FaultSpec::default(),
             per_command: HashMap::new(),
             rng: SplitMix64::new(seed ^ 0x6661_756c_7473),
+            injected: BTreeMap::new(),
         }
     }
 
@@ -193,6 +218,10 @@ impl FaultState {
             Fault::Http429 {
                 retry_after_secs: spec.retry_after_secs,
             }
+        } else if spec.stall.fires(rng) {
+            Fault::Stall {
+                secs: spec.stall_secs,
+            }
         } else if spec.drop.fires(rng) {
             Fault::Drop
         } else if spec.truncate.fires(rng) {
@@ -200,7 +229,18 @@ impl FaultState {
         } else {
             Fault::None
         };
+        if let Some(name) = fault.name() {
+            *self.injected.entry(name).or_default() += 1;
+        }
         Decision { latency, fault }
+    }
+
+    /// Faults injected since the emulator started, by kind (kinds never injected are absent).
+    pub(crate) fn injected(&self) -> BTreeMap<String, u64> {
+        self.injected
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), *v))
+            .collect()
     }
 }
 
@@ -222,6 +262,28 @@ mod tests {
         assert_eq!(s.decide("getsfdata").fault, Fault::None);
         assert_eq!(s.decide("getuserdata").fault, Fault::Http500);
         assert_eq!(s.decide("getuserdata").fault, Fault::None);
+    }
+
+    #[test]
+    fn stall_is_decided_and_every_fault_is_counted() {
+        let mut s = FaultState::new(1);
+        s.set(
+            None,
+            FaultSpec {
+                stall: Rate::next(1),
+                stall_secs: 4,
+                drop: Rate::next(2),
+                ..FaultSpec::default()
+            },
+        );
+        assert_eq!(s.decide("x").fault, Fault::Stall { secs: 4 });
+        assert_eq!(s.decide("x").fault, Fault::Drop);
+        assert_eq!(s.decide("x").fault, Fault::Drop);
+        assert_eq!(s.decide("x").fault, Fault::None);
+        let counts = s.injected();
+        assert_eq!(counts.get("stall"), Some(&1));
+        assert_eq!(counts.get("drop"), Some(&2));
+        assert_eq!(counts.len(), 2);
     }
 
     #[test]

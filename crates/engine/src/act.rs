@@ -495,10 +495,40 @@ impl<S: Store, N: Fn() -> DateTime<Utc> + Sync> Ctx<'_, S, N> {
                 })
                 .collect();
             self.limiter.wait().await;
-            let outcome = self.client.batch_add(&users).await;
-            out.extend(self.record(chunk, per_user_outcome(chunk, outcome)).await?);
+            let outcomes = match self.client.batch_add(&users).await {
+                // The reply was lost or unreadable: LastPass may have added them (batchadd is
+                // never sent twice). Ask it, so the outcome and the audit log say what happened.
+                Err(e) if e.is_transient() => self.confirm_added(chunk, &e).await,
+                other => per_user_outcome(chunk, other),
+            };
+            out.extend(self.record(chunk, outcomes).await?);
         }
         Ok(out)
+    }
+
+    /// After a `batchadd` whose reply was lost: each user LastPass now lists is done (with a
+    /// note saying so), the others failed with the original error. Without this, a provision
+    /// that LastPass ran would stay `failed` in the plan and the audit log, and a retry (an
+    /// identity provider's) would find the user present and record nothing.
+    async fn confirm_added(
+        &self,
+        chunk: &[&PlanItemRow],
+        error: &lpgate_lastpass::Error,
+    ) -> Vec<Outcome> {
+        let mut out = Vec::with_capacity(chunk.len());
+        for item in chunk {
+            self.limiter.wait().await;
+            out.push(match self.client.get_user(&item.email).await {
+                Ok(Some(_)) => Ok(Some(format!(
+                    "LastPass lists the user; its reply to batchadd was lost ({error})"
+                ))),
+                Ok(None) => Err(error.to_string()),
+                Err(check) => Err(format!(
+                    "{error}; asking LastPass whether it added the user failed too: {check}"
+                )),
+            });
+        }
+        out
     }
 
     async fn groups(&self, items: &[&PlanItemRow]) -> Result<Vec<ItemResult>, ActError> {

@@ -17,6 +17,9 @@ event_backfill_days = 7
 # A sync that would deprovision more than this share of an account's users is refused
 # (LastPass returning far fewer users than last time is treated as an error, not departures).
 max_shrink_share = 0.5
+# Seconds one request to LastPass (a sync's page, a plan's command, a credential check) may
+# take before it is abandoned as a timeout; reads are then retried, writes reported as failed.
+request_timeout_secs = 120.0
 
 [serve]
 # Where `lpgate serve` listens (its --bind option overrides this).
@@ -465,7 +468,19 @@ pub struct SyncConfig {
     pub event_backfill_days: u64,
     /// Largest share of users one sync may deprovision.
     pub max_shrink_share: f64,
+    /// Seconds one LastPass request may take before it counts as a timeout.
+    pub request_timeout_secs: f64,
 }
+
+impl SyncConfig {
+    /// The per-request timeout of LastPass clients.
+    pub fn request_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.request_timeout_secs)
+    }
+}
+
+/// Smallest and largest `[sync] request_timeout_secs`.
+pub const REQUEST_TIMEOUTS: std::ops::RangeInclusive<f64> = 0.5..=3600.0;
 
 impl Default for SyncConfig {
     fn default() -> Self {
@@ -473,6 +488,7 @@ impl Default for SyncConfig {
             default_interval_secs: 900,
             event_backfill_days: 7,
             max_shrink_share: 0.5,
+            request_timeout_secs: 120.0,
         }
     }
 }
@@ -522,6 +538,15 @@ impl Config {
                 "{}: invalid sync.max_shrink_share {}: expected a share between 0 and 1",
                 path.display(),
                 config.sync.max_shrink_share
+            );
+        }
+        if !REQUEST_TIMEOUTS.contains(&config.sync.request_timeout_secs) {
+            anyhow::bail!(
+                "{}: invalid sync.request_timeout_secs {}: expected {} to {} seconds",
+                path.display(),
+                config.sync.request_timeout_secs,
+                REQUEST_TIMEOUTS.start(),
+                REQUEST_TIMEOUTS.end()
             );
         }
         if config.serve.bind.parse::<std::net::SocketAddr>().is_err() {
@@ -612,5 +637,28 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("intervl"), "{err}");
+    }
+
+    #[test]
+    fn request_timeout_is_bounded_and_used() {
+        let path = Path::new("lpgate.toml");
+        let var = |v: &str| {
+            [(
+                "LPGATE_SYNC_REQUEST_TIMEOUT_SECS".to_string(),
+                v.to_string(),
+            )]
+        };
+        let err = Config::from_text(DEFAULT_CONFIG, path, var("0.1")).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("sync.request_timeout_secs"),
+            "{err:#}"
+        );
+        let (c, _) = Config::from_text(DEFAULT_CONFIG, path, var("2")).unwrap();
+        assert_eq!(c.sync.request_timeout(), std::time::Duration::from_secs(2));
+        let (c, _) = Config::from_text(DEFAULT_CONFIG, path, []).unwrap();
+        assert_eq!(
+            c.sync.request_timeout(),
+            std::time::Duration::from_secs(120)
+        );
     }
 }

@@ -45,6 +45,8 @@ pub struct Operations {
     pub query: QueryLimits,
     /// `[act]` per account name.
     pub act: Arc<dyn Fn(&str) -> ActSettings + Send + Sync>,
+    /// How long one LastPass request may take (`[sync] request_timeout_secs`).
+    pub request_timeout: std::time::Duration,
 }
 
 /// [`Operations`] plus what the server tracks itself: accounts with an API sync running, and
@@ -99,7 +101,9 @@ impl Ops {
             AccountEndpoint::Url(u) => BaseUrl::custom(u),
         }
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
-        Client::new(ClientConfig::new(base, Cid::new(row.cid), hash)).map_err(|e| {
+        let mut config = ClientConfig::new(base, Cid::new(row.cid), hash);
+        config.request_timeout = self.settings.request_timeout;
+        Client::new(config).map_err(|e| {
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
         })
     }

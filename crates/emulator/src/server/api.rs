@@ -37,6 +37,10 @@ pub(super) async fn enterpriseapi(State(emu): State<Emulator>, body: Bytes) -> R
                 Some(retry_after_secs),
             );
         }
+        Fault::Stall { secs } => {
+            tokio::time::sleep(Duration::from_secs(u64::from(secs))).await;
+            return html(StatusCode::INTERNAL_SERVER_ERROR, HTML_500, None);
+        }
         Fault::None | Fault::Truncate | Fault::Drop => {}
     }
     let reply = {

@@ -30,7 +30,10 @@ pub(super) fn routes() -> Router<Emulator> {
         .route("/folders/{folder}/members", post(share))
         .route("/folders/{folder}/members/{email}", delete(unshare))
         .route("/rotate-provhash", post(rotate))
-        .route("/faults", put(set_faults).delete(clear_faults))
+        .route(
+            "/faults",
+            put(set_faults).delete(clear_faults).get(faults_injected),
+        )
         .route("/clock", put(set_clock))
         .route("/state", axum::routing::get(state))
         .route("/requests", axum::routing::get(requests))
@@ -229,6 +232,10 @@ async fn set_clock(State(emu): State<Emulator>, b: Bytes) -> Reply {
 
 async fn state(State(emu): State<Emulator>) -> Response {
     Json(emu.view()).into_response()
+}
+
+async fn faults_injected(State(emu): State<Emulator>) -> Response {
+    Json(emu.faults_injected()).into_response()
 }
 
 async fn requests(State(emu): State<Emulator>) -> Response {

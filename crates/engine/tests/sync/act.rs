@@ -1047,7 +1047,64 @@ async fn a_removal_whose_reply_was_lost_completes_when_applied_again<S: TestStor
     assert!(lastpass(&b, &other).await.is_some());
 }
 
+async fn a_provision_whose_reply_was_lost_is_confirmed_and_recorded_done<S: TestStore>() {
+    let Some(b) = synced::<S>(30, 41).await else {
+        return;
+    };
+    let domain = b.emulator().view().domain;
+    let hire = format!("lost.reply@{domain}");
+    let (row, _) = plan(&b, vec![act(ActionKind::Provision, &hire)]).await;
+    // batchadd runs, but its reply is cut: the client cannot send it again.
+    b.emulator().set_faults(
+        Some("batchadd"),
+        FaultSpec {
+            truncate: Rate::next(1),
+            ..FaultSpec::default()
+        },
+    );
+    let r = apply(&b, row.id).await.unwrap();
+    assert_eq!((r.done, r.failed), (1, 0), "{r:?}");
+    assert_eq!(b.emulator().requests("batchadd"), 1, "sent once");
+    let (row, items) = b.store.plan(row.id).await.unwrap();
+    assert_eq!(row.state, PlanState::Applied);
+    assert!(
+        items[0]
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("reply to batchadd was lost"),
+        "{items:?}"
+    );
+    let outcomes: Vec<String> = audit(&b)
+        .await
+        .into_iter()
+        .filter(|e| e.target == hire)
+        .map(|e| e.outcome)
+        .collect();
+    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    assert!(
+        outcomes[0].starts_with("done: LastPass lists the user"),
+        "{outcomes:?}"
+    );
+    assert!(lastpass(&b, &hire).await.is_some());
+
+    // A batchadd that did not run (HTTP 500, then nobody listed) still fails.
+    let other = format!("never.added@{domain}");
+    let (row, _) = plan(&b, vec![act(ActionKind::Provision, &other)]).await;
+    b.emulator().set_faults(
+        Some("batchadd"),
+        FaultSpec {
+            http_500: Rate::next(1),
+            ..FaultSpec::default()
+        },
+    );
+    let r = apply(&b, row.id).await.unwrap();
+    assert_eq!((r.done, r.failed), (0, 1), "{r:?}");
+    assert!(lastpass(&b, &other).await.is_none());
+}
+
 both!(
+    a_provision_whose_reply_was_lost_is_confirmed_and_recorded_done,
     every_action_has_its_effect_in_lastpass_and_in_the_store,
     no_ops_are_skipped_impossible_actions_refused_and_only_pending_items_sent,
     plans_over_the_limits_are_held_until_approved,

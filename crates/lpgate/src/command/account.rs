@@ -99,11 +99,9 @@ pub fn client_for<S: OpenStore>(ctx: &Ctx<S>, row: &AccountRow) -> anyhow::Resul
         AccountEndpoint::Region(r) => BaseUrl::Region(Region::parse(r)?),
         AccountEndpoint::Url(u) => BaseUrl::custom(u)?,
     };
-    Ok(Client::new(ClientConfig::new(
-        base,
-        Cid::new(row.cid),
-        hash,
-    ))?)
+    let mut config = ClientConfig::new(base, Cid::new(row.cid), hash);
+    config.request_timeout = ctx.config.sync.request_timeout();
+    Ok(Client::new(config)?)
 }
 
 async fn add<S: OpenStore>(ctx: &Ctx<S>, a: AccountAddArgs) -> anyhow::Result<()> {

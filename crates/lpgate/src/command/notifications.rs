@@ -106,6 +106,24 @@ pub fn describe(r: &DeliveryReport) -> String {
     s
 }
 
+/// The scheduler's pass, every tick: like [`deliver_after_sync`] but silent when nothing was
+/// due, so a failed delivery is retried when its backoff ends (30 s after the first failure)
+/// and notifications queued by API writes go out within a tick, not at the next sync.
+pub async fn deliver_on_tick<S: OpenStore>(ctx: &Ctx<S>, routing: &Routing, limit: Duration) {
+    if routing.channels.is_empty() {
+        return;
+    }
+    match tokio::time::timeout(limit, deliver_pass(ctx, routing)).await {
+        Ok(Ok(report)) if report == DeliveryReport::default() => {}
+        Ok(Ok(report)) => eprintln!("{}", describe(&report)),
+        Ok(Err(e)) => eprintln!("warning: notification delivery failed: {e:#}"),
+        Err(_) => eprintln!(
+            "warning: notification delivery took longer than {} s; the rest stays queued",
+            limit.as_secs()
+        ),
+    }
+}
+
 /// After a sync: one delivery pass when any channel is configured, at most `limit` long.
 /// A pass that fails or runs out of time is reported, never fatal: what it did not send stays
 /// in the outbox for the next pass.

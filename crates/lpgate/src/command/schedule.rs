@@ -1,6 +1,7 @@
 //! The scheduler `lpgate serve` runs: every enabled account is synced on its interval (plus
-//! up to 10 % jitter, so many accounts do not poll LastPass in step), then its rules run, then
-//! one delivery pass sends what they queued. Accounts are synced one at a time, and
+//! up to 10 % jitter, so many accounts do not poll LastPass in step), then its rules run; and
+//! every tick one delivery pass sends whatever notifications are due (what syncs, rules, plans
+//! and SCIM writes queued, and retries whose backoff ended). Accounts are synced one at a time, and
 //! `sync_account` takes the account's lock, so a `lpgate sync` run by hand at the same time is
 //! refused rather than doubled.
 
@@ -28,7 +29,6 @@ pub async fn run<S: OpenStore>(ctx: Arc<Ctx<S>>, mut stop: watch::Receiver<bool>
         }
         match ctx.store.list_accounts().await {
             Ok(accounts) => {
-                let mut synced = false;
                 for account in accounts.iter().filter(|a| a.enabled) {
                     if *stop.borrow() {
                         return;
@@ -54,7 +54,6 @@ pub async fn run<S: OpenStore>(ctx: Arc<Ctx<S>>, mut stop: watch::Receiver<bool>
                         }
                     }
                     sync_one(&ctx, account).await;
-                    synced = true;
                     if let Err(e) = ctx
                         .store
                         .set_next_due(account.id, Utc::now() + jittered(account))
@@ -63,9 +62,10 @@ pub async fn run<S: OpenStore>(ctx: Arc<Ctx<S>>, mut stop: watch::Receiver<bool>
                         tracing::warn!(account = %account.name, error = %e, "scheduler: cannot record the next due time");
                     }
                 }
-                if synced && let Ok(routing) = ctx.config.notifications.routing() {
-                    notifications::deliver_after_sync(&ctx, &routing, Duration::from_secs(30))
-                        .await;
+                // Every tick, not only after a sync: a retry is due 30 s after a failure, and
+                // what API writes queue should not wait for the next sync (up to an interval).
+                if let Ok(routing) = ctx.config.notifications.routing() {
+                    notifications::deliver_on_tick(&ctx, &routing, Duration::from_secs(30)).await;
                 }
             }
             Err(e) => tracing::warn!(error = %e, "scheduler: cannot list accounts"),

@@ -98,6 +98,7 @@ fn operations<S: OpenStore>(ctx: &Ctx<S>) -> anyhow::Result<Operations> {
             exclude: act.exclude(account),
             scim: act.scim(account),
         }),
+        request_timeout: ctx.config.sync.request_timeout(),
     })
 }
 

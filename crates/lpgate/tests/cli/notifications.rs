@@ -171,3 +171,62 @@ async fn sync_delivers_what_it_queued() {
     assert!(queued.iter().all(|n| n["state"] == "delivered"));
     assert_eq!(got.lock().unwrap().len(), queued.len());
 }
+
+/// `lpgate serve` delivers what is queued outside a sync (here a held plan's `plan.held`)
+/// within a scheduler tick, not at the account's next sync (15 minutes away here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_delivers_between_syncs() {
+    use std::time::Duration;
+
+    let e = env(60).await;
+    e.linked().await;
+    let hook = crate::invariants::receiver(0, Duration::ZERO);
+    crate::invariants::add_webhook(&e, &hook.url);
+    let config = e.data().join("lpgate.toml");
+    let toml = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("changes = [\"*\"]", "changes = [\"plan.held\"]")
+        .replace("max_removals = 25", "max_removals = 1");
+    std::fs::write(&config, toml).unwrap();
+    e.ok(&["sync", "acme"]).await;
+    let log = e.dir.path().join("serve.log");
+    let serve = crate::invariants::Serve::start(&e, &log).await;
+    // The first tick has passed with nothing to send; then a plan is held.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let who: Vec<String> = e
+        .emu
+        .emulator()
+        .view()
+        .users
+        .iter()
+        .filter(|u| !u.admin && !u.disabled)
+        .take(3)
+        .map(|u| u.username.clone())
+        .collect();
+    let mut args = vec!["plan", "suspend"];
+    args.extend(who.iter().map(String::as_str));
+    let out = e.run(&args).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let mut events = Vec::new();
+    for _ in 0..40 {
+        events = hook
+            .got
+            .lock()
+            .unwrap()
+            .requests
+            .iter()
+            .map(|(_, event, _)| event.clone())
+            .collect();
+        if events.iter().any(|e| e == "plan.held") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(
+        events.iter().any(|e| e == "plan.held"),
+        "not delivered within 10 s: {events:?}"
+    );
+    let runs = crate::invariants::query(&e, "SELECT COUNT(*) AS n FROM sync_runs").await;
+    assert_eq!(runs[0]["n"], 1, "no sync ran meanwhile");
+    drop(serve);
+}
