@@ -385,6 +385,21 @@ CREATE TABLE account_schedule (
 CREATE TRIGGER account_schedule_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
     ON account_schedule FOR EACH STATEMENT EXECUTE FUNCTION lpgate_notify_write();
 "#,
+    r#"
+-- The dashboard's sortable user columns (SQLite's migration 9): a sorted page reads along
+-- these instead of sorting every user of every account. The name key is the expression
+-- `read.rs` sorts by (ASCII case folded, as SQLite's NOCASE); NULLS FIRST matches the
+-- ascending order, and read backwards the descending one (NULLS LAST).
+CREATE INDEX users_by_name ON users
+    ((translate(fullname, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')) NULLS FIRST);
+CREATE INDEX users_by_last_login ON users (last_login_at NULLS FIRST);
+"#,
+    r#"
+-- Users' search vectors are computed by lpgate and written with the row (see tsv.rs):
+-- generating them in the server cost as much as the rest of the row's insert. The column
+-- keeps its values and its GIN index.
+ALTER TABLE users ALTER COLUMN search DROP EXPRESSION;
+"#,
 ];
 
 /// Brings the database up to the newest schema and (re)creates the documented views,
