@@ -409,7 +409,7 @@ pub async fn migrate(client: &mut Client) -> Result<(), tokio_postgres::Error> {
         .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
         .await?;
     let result = match apply(client).await {
-        Ok(()) => client.batch_execute(crate::views::CREATE).await,
+        Ok(()) => create_views(client).await,
         Err(e) => Err(e),
     };
     let unlock = client
@@ -417,6 +417,35 @@ pub async fn migrate(client: &mut Client) -> Result<(), tokio_postgres::Error> {
         .await;
     result?;
     unlock.map(|_| ())
+}
+
+/// (Re)creates the views when their definition changed since the last open. Replacing a
+/// view takes an exclusive lock on it, so doing it at every open deadlocked with the
+/// workers' rules reading two views at once (seen with several `lpgate serve` and a
+/// `lpgate query` starting beside them).
+async fn create_views(client: &mut Client) -> Result<(), tokio_postgres::Error> {
+    let mut f = lpgate_domain::fingerprint::Fingerprint::default();
+    f.str(crate::views::CREATE);
+    let hash = f.finish();
+    client
+        .batch_execute("CREATE TABLE IF NOT EXISTS lpgate_views_version (hash BIGINT NOT NULL)")
+        .await?;
+    let current: Option<i64> = client
+        .query_opt("SELECT hash FROM lpgate_views_version", &[])
+        .await?
+        .map(|r| r.get(0));
+    if current == Some(hash) {
+        return Ok(());
+    }
+    let tx = client.transaction().await?;
+    tx.batch_execute(crate::views::CREATE).await?;
+    tx.execute("DELETE FROM lpgate_views_version", &[]).await?;
+    tx.execute(
+        "INSERT INTO lpgate_views_version (hash) VALUES ($1)",
+        &[&hash],
+    )
+    .await?;
+    tx.commit().await
 }
 
 async fn apply(client: &mut Client) -> Result<(), tokio_postgres::Error> {

@@ -58,8 +58,9 @@ macro_rules! secs {
     };
 }
 
-/// Creates (or replaces) the schema, its helper functions and the views. Run by a migration
-/// and again at every open, so a newer lpgate's view definitions apply without a migration.
+/// Creates (or replaces) the schema, its helper functions and the views. Run at open whenever
+/// this text differs from the one last applied (`schema::create_views`), so a newer lpgate's
+/// view definitions apply without a migration.
 pub const CREATE: &str = concat!(
     "CREATE SCHEMA IF NOT EXISTS lpgate_views;
 
