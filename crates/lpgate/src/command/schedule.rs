@@ -201,17 +201,6 @@ async fn sync_one<S: OpenStore>(ctx: &Ctx<S>, account: &AccountRow) {
     {
         Ok(report) => {
             tracing::info!(account = %account.name, changes = report.run.changes, "scheduled sync done");
-            // Rules and automations run under the account's lock as well (a store-level
-            // claim, shared by every worker): when a sync outlives its lease and another
-            // worker syncs the account meanwhile, the two never evaluate rules or run
-            // automations on it at the same time, so an automation cannot plan twice.
-            let _lock = match ctx.store.try_lock_account(account.id).await {
-                Ok(lock) => lock,
-                Err(e) => {
-                    tracing::info!(account = %account.name, error = %e, "rules and automations left to the sync of the account now running");
-                    return;
-                }
-            };
             if let Err(e) = rules::check_account(
                 &ctx.store,
                 account.id,
