@@ -51,6 +51,6 @@ pub use emulator::Emulator;
 pub use error::EmulatorError;
 pub use faults::{FaultSpec, Latency, Rate};
 pub use generate::CompanySpec;
-pub use server::RunningEmulator;
+pub use server::{Fleet, RunningEmulator, RunningFleet};
 pub use state::FolderPerms;
 pub use state::view::{CompanyView, FolderMemberView, FolderView, PushedSiteView, UserView};

@@ -685,6 +685,14 @@ pub struct EmulatorArgs {
     /// Provisioning hash the emulator accepts [default: a fresh random one].
     #[arg(long, env = "LPGATE_EMULATOR_PROVHASH", hide_env_values = true)]
     pub provhash: Option<String>,
+    /// Serve this many distinct companies on the one address, as LastPass serves every
+    /// company from one URL: company i (from 0) has cid `--cid + i`, seed `--seed + i`, the
+    /// same size and the same provisioning hash; requests reach the company their cid names.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub companies: u64,
+    /// Delay every reply by this many milliseconds (LastPass's own latency, for benchmarks).
+    #[arg(long)]
+    pub latency_ms: Option<u64>,
 }
 
 /// `lpgate bench`.
@@ -707,6 +715,17 @@ pub enum BenchWhat {
     Watch(SyncBenchArgs),
     /// Plan and apply adding 10,000 users to a group (rate limit lifted).
     Act(SyncBenchArgs),
+    /// Free-text search latency over every account of the installation's store, as it is
+    /// (no sync first): for a store filled by many workers.
+    Search(SearchBenchArgs),
+}
+
+/// `lpgate bench search`.
+#[derive(Debug, Args)]
+pub struct SearchBenchArgs {
+    /// Users to take queries from (each gives one query; every query runs three times).
+    #[arg(long, default_value_t = 400)]
+    pub samples: usize,
 }
 
 /// `lpgate bench sync`.

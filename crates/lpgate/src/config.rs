@@ -31,6 +31,10 @@ max_body_bytes = 1048576
 header_timeout_secs = 10.0
 # ...and its body within this many seconds of the headers, or it gets 408 request_timeout.
 body_timeout_secs = 30.0
+# How many accounts the scheduler syncs at once in this process (1 to 16; PostgreSQL stores
+# only, SQLite syncs one at a time). A sync mostly waits on LastPass, so several in flight keep
+# one worker busy; each holds a database connection.
+sync_concurrency = 6
 
 [query]
 # `lpgate query` (and the API) cancels a query after this many seconds...
@@ -322,6 +326,9 @@ pub struct ServeConfig {
     pub header_timeout_secs: f64,
     /// Seconds a client may take to send a request's body.
     pub body_timeout_secs: f64,
+    /// Accounts the scheduler syncs at once in this process: a sync mostly waits on LastPass
+    /// (tens of milliseconds a call), so one at a time leaves a worker idle.
+    pub sync_concurrency: usize,
 }
 
 impl ServeConfig {
@@ -344,9 +351,14 @@ impl Default for ServeConfig {
             max_body_bytes: lpgate_server::MAX_BODY_BYTES,
             header_timeout_secs: 10.0,
             body_timeout_secs: 30.0,
+            sync_concurrency: 6,
         }
     }
 }
+
+/// Smallest and largest `[serve] sync_concurrency`: each sync in flight may hold one of the
+/// store's 16 pooled connections, and more would only queue for them.
+pub const SYNC_CONCURRENCY: std::ops::RangeInclusive<usize> = 1..=16;
 
 /// Smallest and largest `[serve] max_body_bytes`: below 1 KiB no plan fits; above 64 MiB one
 /// request could hold a worker's memory.
@@ -563,6 +575,15 @@ impl Config {
                 config.serve.max_body_bytes,
                 BODY_LIMITS.start(),
                 BODY_LIMITS.end()
+            );
+        }
+        if !SYNC_CONCURRENCY.contains(&config.serve.sync_concurrency) {
+            anyhow::bail!(
+                "{}: invalid serve.sync_concurrency {}: expected {} to {}",
+                path.display(),
+                config.serve.sync_concurrency,
+                SYNC_CONCURRENCY.start(),
+                SYNC_CONCURRENCY.end()
             );
         }
         for (key, secs) in [

@@ -95,6 +95,11 @@ impl std::fmt::Display for StoreUrl {
 /// A store the command line can open from a [`StoreUrl`]: commands are generic over it, and
 /// `command::run` picks the backend from the URL's scheme.
 pub trait OpenStore: Store {
+    /// Whether the scheduler may run several syncs at once on this store (`[serve]
+    /// sync_concurrency`). SQLite has one writer, which a first sync holds from its first page
+    /// to its commit: syncs would only wait for each other there, and they were seen to stall
+    /// each other for good when several ran in one task, so SQLite syncs one at a time.
+    const CONCURRENT_SYNCS: bool;
     /// Opens (and migrates) the store at `url`.
     fn open_url(url: &StoreUrl) -> impl std::future::Future<Output = anyhow::Result<Self>> + Send;
     /// Waits until writes already started are done (SQLite's search index after a first
@@ -103,6 +108,8 @@ pub trait OpenStore: Store {
 }
 
 impl OpenStore for SqliteStore {
+    const CONCURRENT_SYNCS: bool = false;
+
     async fn open_url(url: &StoreUrl) -> anyhow::Result<Self> {
         match url {
             StoreUrl::Sqlite(path) => SqliteStore::open(path)
@@ -118,6 +125,8 @@ impl OpenStore for SqliteStore {
 }
 
 impl OpenStore for PostgresStore {
+    const CONCURRENT_SYNCS: bool = true;
+
     async fn open_url(url: &StoreUrl) -> anyhow::Result<Self> {
         match url {
             StoreUrl::Postgres(u) => PostgresStore::open(u)

@@ -21,21 +21,25 @@ pub async fn replace(
     )
     .await
     .map_err(backend(ctx))?;
+    // One statement for the whole list (LastPass lists every expired password of the
+    // company, tens of thousands in a large one): a statement per item made this the
+    // longest part of a sync, one round trip each. A repeated email keeps its last item, as
+    // the upsert of one statement per item did.
+    let (mut emails, mut ids, mut locals, mut ats) = (vec![], vec![], vec![], vec![]);
     for i in items {
+        emails.push(i.email.to_lowercase());
+        ids.push(i.lastpass_id.as_str());
+        locals.push(local_secs(i.last_pw_change_local));
+        ats.push(i.last_pw_change_at.map(|t| t.timestamp()));
+    }
+    if !emails.is_empty() {
         tx.execute(
             "INSERT INTO expired_passwords
              (account_id, email, lastpass_id, last_pw_change_local, last_pw_change_at)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (account_id, email) DO UPDATE SET lastpass_id = excluded.lastpass_id,
-                last_pw_change_local = excluded.last_pw_change_local,
-                last_pw_change_at = excluded.last_pw_change_at",
-            &[
-                &account.0,
-                &i.email.to_lowercase(),
-                &i.lastpass_id,
-                &local_secs(i.last_pw_change_local),
-                &i.last_pw_change_at.map(|t| t.timestamp()),
-            ],
+             SELECT DISTINCT ON (e) $1, e, i, l, a
+             FROM unnest($2::text[], $3::text[], $4::int8[], $5::int8[]) WITH ORDINALITY AS t(e, i, l, a, o)
+             ORDER BY e, o DESC",
+            &[&account.0, &emails, &ids, &locals, &ats],
         )
         .await
         .map_err(backend(ctx))?;

@@ -26,6 +26,7 @@ mod scim;
 mod search;
 mod sync;
 mod tokens;
+mod tsv;
 mod version;
 mod views;
 mod watch;
@@ -127,10 +128,18 @@ impl PostgresStore {
     /// Connects to `url` (`postgres://user:password@host:port/dbname`), migrates the database
     /// (safely when several processes start at once) and prepares the query sandbox.
     pub async fn open(url: &str) -> StoreResult<Self> {
-        let config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Backend {
+        let mut config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Backend {
             context: "open",
             message: format!("bad PostgreSQL URL: {e}"),
         })?;
+        // No JIT compilation: lpgate's statements are short, but the planner's estimates for
+        // the rules' correlated subqueries over the views pass JIT's cost thresholds, and
+        // compiling them took 3–4 s per rule, against milliseconds to run them.
+        let options = match config.get_options() {
+            Some(o) if !o.is_empty() => format!("{o} -c jit=off"),
+            _ => "-c jit=off".to_string(),
+        };
+        config.options(&options);
         let mut client = connect(&config, "open").await?;
         schema::migrate(&mut client)
             .await

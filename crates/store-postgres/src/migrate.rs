@@ -135,6 +135,7 @@ pub async fn copy_from_sqlite(path: &Path, url: &str) -> StoreResult<Vec<(String
             .query(
                 "SELECT column_name::text, data_type::text FROM information_schema.columns
                  WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER'
+                   AND data_type <> 'tsvector'
                  ORDER BY ordinal_position",
                 &[table],
             )
@@ -183,6 +184,13 @@ pub async fn copy_from_sqlite(path: &Path, url: &str) -> StoreResult<Vec<(String
         let n = writer.finish().await.map_err(backend(ctx))?;
         counts.push((table.to_string(), n));
     }
+    // Search vectors are not in SQLite's rows: computed here, as each sync computes them.
+    tx.execute(
+        &format!("UPDATE users SET search = {}", crate::tsv::USER_SEARCH_SQL),
+        &[],
+    )
+    .await
+    .map_err(backend(ctx))?;
     for (table, col) in IDENTITIES {
         tx.execute(
             &format!(

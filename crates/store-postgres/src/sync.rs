@@ -20,6 +20,7 @@ use tokio_postgres::{GenericClient, Row, Transaction};
 
 use crate::backend;
 use crate::rows::{from_local_secs, local, local_secs, opt_utc, parse_local, parse_utc, utc};
+use crate::tsv::SearchVector;
 
 /// Columns shared by `users` and `users_history`, in one order.
 pub const USER_COLUMNS: &str = "email, lastpass_id, fullname, status, admin, disabled, never_logged_in, \
@@ -409,7 +410,7 @@ const COPY_USER_COLUMNS: &str = "id, account_id, email, lastpass_id, fullname, s
     never_logged_in, invited_only, mp_strength, total_score, created_local, created_at, \
     last_pw_change_local, last_pw_change_at, last_login_local, last_login_at, duo_username, \
     multifactor, linked, password_reset_required, sites, notes, formfills, applications, \
-    attachments, fingerprint, first_seen, valid_from";
+    attachments, fingerprint, first_seen, valid_from, search";
 
 const COPY_USER_TYPES: &[Type] = &[
     Type::INT8,
@@ -442,6 +443,7 @@ const COPY_USER_TYPES: &[Type] = &[
     Type::INT8,
     Type::TEXT,
     Type::TEXT,
+    Type::TS_VECTOR,
 ];
 
 /// Inserts a batch of new users and their memberships with two binary COPYs, after taking
@@ -479,7 +481,8 @@ async fn copy_users(
             let (p_local, p_at) = (local_secs(u.last_pw_change), at(u.last_pw_change));
             let (l_local, l_at) = (local_secs(u.last_login), at(u.last_login));
             let status = u.status.as_str();
-            let row: [&(dyn ToSql + Sync); 30] = [
+            let search = SearchVector::user(&u.fullname, &u.email);
+            let row: [&(dyn ToSql + Sync); 31] = [
                 id,
                 &acct,
                 &u.email,
@@ -510,6 +513,7 @@ async fn copy_users(
                 &v.fingerprint,
                 &now,
                 &now,
+                &search,
             ];
             writer.as_mut().write(&row).await?;
         }
@@ -642,9 +646,9 @@ async fn write_users(
     }
     let upsert = tx
         .prepare(&format!(
-            "INSERT INTO users (account_id, {USER_COLUMNS}, fingerprint, first_seen, last_seen, valid_from)
+            "INSERT INTO users (account_id, {USER_COLUMNS}, fingerprint, first_seen, last_seen, valid_from, search)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                     $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, NULL, $28)
+                     $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, NULL, $28, $29)
              ON CONFLICT (account_id, email) DO UPDATE SET
                 lastpass_id = excluded.lastpass_id, fullname = excluded.fullname, status = excluded.status,
                 admin = excluded.admin, disabled = excluded.disabled, never_logged_in = excluded.never_logged_in,
@@ -657,7 +661,7 @@ async fn write_users(
                 password_reset_required = excluded.password_reset_required, sites = excluded.sites,
                 notes = excluded.notes, formfills = excluded.formfills, applications = excluded.applications,
                 attachments = excluded.attachments, fingerprint = excluded.fingerprint, last_seen = NULL,
-                valid_from = excluded.valid_from
+                valid_from = excluded.valid_from, search = excluded.search
              RETURNING id"
         ))
         .await?;
@@ -679,6 +683,7 @@ async fn write_users(
         let (p_local, p_at) = (local_secs(u.last_pw_change), at(u.last_pw_change));
         let (l_local, l_at) = (local_secs(u.last_login), at(u.last_login));
         let status = u.status.as_str();
+        let search = SearchVector::user(&u.fullname, &u.email);
         let id: i64 = tx
             .query_one(
                 &upsert,
@@ -711,6 +716,7 @@ async fn write_users(
                     &u.attachments,
                     &v.fingerprint,
                     &now,
+                    &search,
                 ],
             )
             .await?

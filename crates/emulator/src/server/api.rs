@@ -64,7 +64,7 @@ pub(super) async fn enterpriseapi(State(emu): State<Emulator>, body: Bytes) -> R
 }
 
 /// A normal reply: HTTP 200 labelled `text/xml;charset=UTF-8`, whatever the body is.
-fn api_reply(body: Vec<u8>) -> Response {
+pub(super) fn api_reply(body: Vec<u8>) -> Response {
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))],

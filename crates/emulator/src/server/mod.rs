@@ -3,6 +3,9 @@
 
 mod api;
 mod control;
+mod fleet;
+
+pub use fleet::{Fleet, RunningFleet};
 
 use std::net::SocketAddr;
 

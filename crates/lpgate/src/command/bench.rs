@@ -217,7 +217,6 @@ async fn setup<S: OpenStore>(
 /// store in place when LPGATE_BENCH_KEEP is set, for a baseline to query the same index.
 pub async fn watch<S: OpenStore>(global: &GlobalArgs, args: SyncBenchArgs) -> anyhow::Result<()> {
     use lpgate_engine::rules::{self, RuleConfig};
-    use lpgate_store::QueryRequest;
 
     let (dir, store, _client, account) = setup_synced::<S>(global, &args).await?;
     // The index is built just after the first snapshot commits: wait for it.
@@ -231,43 +230,10 @@ pub async fn watch<S: OpenStore>(global: &GlobalArgs, args: SyncBenchArgs) -> an
     }
     let index_wait = waited.elapsed().as_secs_f64();
 
-    // Queries a person would type, from the data itself (deterministic: every 97th user).
-    let sample = store
-        .query(QueryRequest {
-            sql: "SELECT fullname, email FROM users WHERE CAST(lastpass_id AS INTEGER) % 97 = 0 LIMIT 400".into(),
-            ..Default::default()
-        })
-        .await?;
-    let mut queries = Vec::new();
-    for (i, row) in sample.rows.iter().enumerate() {
-        let name = row[0].as_str().unwrap_or_default().to_lowercase();
-        let email = row[1].as_str().unwrap_or_default().to_lowercase();
-        let words: Vec<&str> = name.split_whitespace().collect();
-        let q = match i % 4 {
-            0 => words
-                .first()
-                .map(|w| w.chars().take(3).collect())
-                .unwrap_or_default(),
-            1 => name.clone(),
-            2 => words.last().map(|w| w.to_string()).unwrap_or_default(),
-            _ => email.split('@').next().unwrap_or_default().to_string(),
-        };
-        if !q.trim().is_empty() {
-            queries.push(q);
-        }
-    }
-    let mut times = Vec::with_capacity(queries.len() * 3);
-    let mut hits = 0usize;
-    for _ in 0..3 {
-        for q in &queries {
-            let t = Instant::now();
-            hits += store.search(q.clone(), None, 20).await?.len();
-            times.push(t.elapsed().as_secs_f64() * 1000.0);
-        }
-    }
-    times.sort_by(f64::total_cmp);
-    let pct = |p: f64| times[((times.len() as f64 - 1.0) * p).round() as usize];
-    let (median, p99) = (pct(0.5), pct(0.99));
+    let (times, hits, queries) = search_latency(&store, 400).await?;
+    let (median, p99) = (percentile(&times, 0.5), percentile(&times, 0.99));
+    // The baseline of benches/watch.sh runs the same queries.
+    std::fs::write(dir.join("queries.txt"), queries.join("\n"))?;
 
     let config = RuleConfig::default();
     let routing = Default::default();
@@ -297,7 +263,6 @@ pub async fn watch<S: OpenStore>(global: &GlobalArgs, args: SyncBenchArgs) -> an
         again.opened == 0 && again.resolved == 0,
         "a second evaluation changed findings: {again:?}"
     );
-    std::fs::write(dir.join("queries.txt"), queries.join("\n"))?;
     drop(store);
     if std::env::var_os("LPGATE_BENCH_KEEP").is_none() {
         let _ = std::fs::remove_dir_all(&dir);
@@ -307,6 +272,90 @@ pub async fn watch<S: OpenStore>(global: &GlobalArgs, args: SyncBenchArgs) -> an
         times.len(),
         first.opened,
         dir.display()
+    );
+    Ok(())
+}
+
+/// Queries a person would type, taken from the stored users themselves (deterministic: users
+/// whose LastPass id is a multiple of 97, at most `samples`): three-letter first-name
+/// prefixes, full names, surnames and address words in turn.
+async fn search_queries<S: OpenStore>(store: &S, samples: usize) -> anyhow::Result<Vec<String>> {
+    use lpgate_store::QueryRequest;
+    let sample = store
+        .query(QueryRequest {
+            sql: format!(
+                "SELECT fullname, email FROM users WHERE CAST(lastpass_id AS INTEGER) % 97 = 0 LIMIT {samples}"
+            ),
+            ..Default::default()
+        })
+        .await?;
+    let mut queries = Vec::new();
+    for (i, row) in sample.rows.iter().enumerate() {
+        let name = row[0].as_str().unwrap_or_default().to_lowercase();
+        let email = row[1].as_str().unwrap_or_default().to_lowercase();
+        let words: Vec<&str> = name.split_whitespace().collect();
+        let q = match i % 4 {
+            0 => words
+                .first()
+                .map(|w| w.chars().take(3).collect())
+                .unwrap_or_default(),
+            1 => name.clone(),
+            2 => words.last().map(|w| w.to_string()).unwrap_or_default(),
+            _ => email.split('@').next().unwrap_or_default().to_string(),
+        };
+        if !q.trim().is_empty() {
+            queries.push(q);
+        }
+    }
+    Ok(queries)
+}
+
+/// Runs each query three times through `Store::search` (top 20, every account); returns the
+/// sorted latencies in milliseconds, the hits seen and the queries.
+async fn search_latency<S: OpenStore>(
+    store: &S,
+    samples: usize,
+) -> anyhow::Result<(Vec<f64>, usize, Vec<String>)> {
+    let queries = search_queries(store, samples).await?;
+    anyhow::ensure!(!queries.is_empty(), "no users to take queries from");
+    let mut times = Vec::with_capacity(queries.len() * 3);
+    let mut hits = 0usize;
+    for _ in 0..3 {
+        for q in &queries {
+            let t = Instant::now();
+            hits += store.search(q.clone(), None, 20).await?.len();
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    Ok((times, hits, queries))
+}
+
+/// The `p` quantile (0..=1) of sorted values.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Measures free-text search over the installation's store as it is, every account at once.
+pub async fn search<S: OpenStore>(
+    global: &GlobalArgs,
+    args: crate::cli::SearchBenchArgs,
+) -> anyhow::Result<()> {
+    let store = S::open_url(&StoreUrl::from_args(global)?).await?;
+    OpenStore::settled(&store).await?;
+    let users = store
+        .query(lpgate_store::QueryRequest {
+            sql: "SELECT COUNT(*) FROM users".into(),
+            ..Default::default()
+        })
+        .await?;
+    let users = users.rows.first().and_then(|r| r[0].as_i64()).unwrap_or(0);
+    let (times, hits, _) = search_latency(&store, args.samples).await?;
+    println!(
+        "bench=search users={users} searches={} hits={hits} search_median_ms={:.3} search_p99_ms={:.3}",
+        times.len(),
+        percentile(&times, 0.5),
+        percentile(&times, 0.99),
     );
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use anyhow::Context;
 use chrono::Utc;
-use lpgate_emulator::{CompanySpec, Credentials, Emulator};
+use lpgate_emulator::{CompanySpec, Credentials, Emulator, FaultSpec, Fleet, Latency};
 
 use crate::cli::EmulatorArgs;
 
@@ -15,27 +15,58 @@ pub async fn run(args: EmulatorArgs) -> anyhow::Result<()> {
         Some(h) => h,
         None => random_hex(32).context("Failed to create a provisioning hash")?,
     };
-    let mut spec = CompanySpec::new(args.users, args.seed);
-    if let Some(g) = args.groups {
-        spec.groups = g;
-    }
-    if let Some(f) = args.folders {
-        spec.folders = f;
-    }
-    spec.events = args.events.or(spec.events);
-    // Dates are generated relative to now (US/Eastern wall time, as LastPass reports it), so
-    // "inactive for 90 days" means what it says and new events follow the generated ones.
-    spec.anchor = lpgate_domain::AccountZone::default().to_local(Utc::now());
-    let creds = Credentials {
-        cid: args.cid,
-        provhash: provhash.clone(),
+    let spec_for = |seed: u64| {
+        let mut spec = CompanySpec::new(args.users, seed);
+        if let Some(g) = args.groups {
+            spec.groups = g;
+        }
+        if let Some(f) = args.folders {
+            spec.folders = f;
+        }
+        spec.events = args.events.or(spec.events);
+        // Dates are generated relative to now (US/Eastern wall time, as LastPass reports it),
+        // so "inactive for 90 days" means what it says and new events follow the generated ones.
+        spec.anchor = lpgate_domain::AccountZone::default().to_local(Utc::now());
+        spec
     };
-    let emulator = Emulator::generate(&spec, creds);
-    let running = emulator
+    let faults = args.latency_ms.map(|ms| FaultSpec {
+        latency: Some(Latency::Fixed(std::time::Duration::from_millis(ms))),
+        ..FaultSpec::default()
+    });
+    let company = |i: u64| {
+        let creds = Credentials {
+            cid: args.cid + i,
+            provhash: provhash.clone(),
+        };
+        let emulator = Emulator::generate(&spec_for(args.seed + i), creds);
+        if let Some(f) = &faults {
+            emulator.set_faults(None, f.clone());
+        }
+        emulator
+    };
+    let mut stdout = std::io::stdout();
+    if args.companies > 1 {
+        let running = Fleet::new((0..args.companies).map(company))
+            .start(args.bind)
+            .await
+            .with_context(|| format!("Failed to listen on {}", args.bind))?;
+        // The ready line names the first company; the others follow it (cid + i).
+        writeln!(
+            stdout,
+            "emulator listening on {} cid={} provhash={}",
+            running.base_url(),
+            args.cid,
+            provhash
+        )?;
+        stdout.flush()?;
+        shutdown_signal().await;
+        running.shutdown().await;
+        return Ok(());
+    }
+    let running = company(0)
         .start(args.bind)
         .await
         .with_context(|| format!("Failed to listen on {}", args.bind))?;
-    let mut stdout = std::io::stdout();
     writeln!(
         stdout,
         "emulator listening on {} cid={} provhash={}",

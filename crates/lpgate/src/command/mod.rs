@@ -83,6 +83,7 @@ async fn run_on<S: crate::context::OpenStore>(cli: Cli) -> anyhow::Result<()> {
             BenchWhat::Sync(a) => bench::sync::<S>(g, a).await,
             BenchWhat::Watch(a) => bench::watch::<S>(g, a).await,
             BenchWhat::Act(a) => bench::act::<S>(g, a).await,
+            BenchWhat::Search(a) => bench::search::<S>(g, a).await,
         },
     }
 }

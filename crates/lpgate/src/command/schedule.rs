@@ -1,17 +1,30 @@
 //! The scheduler `lpgate serve` runs: every enabled account is synced on its interval (plus
 //! up to 10 % jitter, so many accounts do not poll LastPass in step), then its rules run; and
 //! every tick one delivery pass sends whatever notifications are due (what syncs, rules, plans
-//! and SCIM writes queued, and retries whose backoff ended). Accounts are synced one at a time, and
-//! `sync_account` takes the account's lock, so a `lpgate sync` run by hand at the same time is
-//! refused rather than doubled.
+//! and SCIM writes queued, and retries whose backoff ended).
+//!
+//! Up to `[serve] sync_concurrency` accounts are synced at once (on PostgreSQL; SQLite, with
+//! its one writer, syncs one at a time): a sync mostly waits on
+//! LastPass (each call can take tens of milliseconds), so one at a time leaves a worker idle
+//! while hundreds of accounts wait. The guarantees do not depend on it: an account is synced
+//! only after this worker's `claim_due` moved its due time past a lease (so no other worker
+//! takes it), a worker never claims an account it is still syncing, and `sync_account` takes
+//! the account's lock, so a `lpgate sync` run by hand at the same time is refused rather than
+//! doubled. The syncs in flight are futures polled by this one task (the store's futures are
+//! not provably `Send`), which is enough: their time is spent waiting.
 
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use lpgate_domain::AccountZone;
 use lpgate_engine::{SyncOptions, rules, sync_account};
-use lpgate_store::AccountRow;
+use lpgate_store::{AccountId, AccountRow};
 use tokio::sync::watch;
 
 use crate::command::account::client_for;
@@ -21,58 +34,109 @@ use crate::context::{Ctx, OpenStore};
 /// How often the scheduler looks for due accounts.
 const TICK: Duration = Duration::from_secs(5);
 
-/// Runs until `stop` turns true; a sync under way when it does is finished first.
+/// A scheduled sync in flight; it yields its account when done.
+type InFlight<'a> = Pin<Box<dyn Future<Output = AccountId> + 'a>>;
+
+/// Runs until `stop` turns true; syncs under way when it does are finished first.
 pub async fn run<S: OpenStore>(ctx: Arc<Ctx<S>>, mut stop: watch::Receiver<bool>) {
+    let limit = if S::CONCURRENT_SYNCS {
+        ctx.config.serve.sync_concurrency.max(1)
+    } else {
+        1
+    };
+    let mut running: FuturesUnordered<InFlight<'_>> = FuturesUnordered::new();
+    // Accounts this worker is syncing: never claimed again until their sync ends, even when
+    // the sync outlasts its lease.
+    let mut busy: HashSet<AccountId> = HashSet::new();
     loop {
         if *stop.borrow() {
-            return;
+            break;
         }
         match ctx.store.list_accounts().await {
             Ok(accounts) => {
-                for account in accounts.iter().filter(|a| a.enabled) {
-                    if *stop.borrow() {
-                        return;
+                for account in accounts.into_iter().filter(|a| a.enabled) {
+                    if busy.contains(&account.id) {
+                        continue;
                     }
-                    // The due time is kept in the store: of several workers sharing it, the
-                    // one whose claim moves it past a lease syncs; the others find it not due.
-                    let now = Utc::now();
-                    let claim = ctx
-                        .store
-                        .claim_due(
-                            account.id,
-                            now,
-                            first_due(account, now),
-                            now + lease(account),
-                        )
-                        .await;
-                    match claim {
-                        Ok(true) => {}
-                        Ok(false) => continue,
-                        Err(e) => {
-                            tracing::warn!(account = %account.name, error = %e, "scheduler: cannot claim the account");
-                            continue;
+                    // Wait for a free slot, finishing syncs meanwhile.
+                    while running.len() >= limit {
+                        if let Some(done) = running.next().await {
+                            busy.remove(&done);
                         }
                     }
-                    sync_one(&ctx, account).await;
-                    if let Err(e) = ctx
-                        .store
-                        .set_next_due(account.id, Utc::now() + jittered(account))
-                        .await
-                    {
-                        tracing::warn!(account = %account.name, error = %e, "scheduler: cannot record the next due time");
+                    if *stop.borrow() {
+                        break;
                     }
-                }
-                // Every tick, not only after a sync: a retry is due 30 s after a failure, and
-                // what API writes queue should not wait for the next sync (up to an interval).
-                if let Ok(routing) = ctx.config.notifications.routing() {
-                    notifications::deliver_on_tick(&ctx, &routing, Duration::from_secs(30)).await;
+                    if !claim(&ctx, &account).await {
+                        continue;
+                    }
+                    busy.insert(account.id);
+                    let ctx = &ctx;
+                    running.push(Box::pin(async move {
+                        sync_one(ctx, &account).await;
+                        if let Err(e) = ctx
+                            .store
+                            .set_next_due(account.id, Utc::now() + jittered(&account))
+                            .await
+                        {
+                            tracing::warn!(account = %account.name, error = %e, "scheduler: cannot record the next due time");
+                        }
+                        account.id
+                    }));
                 }
             }
             Err(e) => tracing::warn!(error = %e, "scheduler: cannot list accounts"),
         }
-        tokio::select! {
-            _ = tokio::time::sleep(TICK) => {}
-            _ = stop.wait_for(|s| *s) => return,
+        // Every tick, not only after a sync: a retry is due 30 s after a failure, and what
+        // API writes queue should not wait for the next sync (up to an interval).
+        if let Ok(routing) = ctx.config.notifications.routing() {
+            // The syncs in flight are polled while the pass runs.
+            let pass = notifications::deliver_on_tick(&ctx, &routing, Duration::from_secs(30));
+            tokio::pin!(pass);
+            loop {
+                tokio::select! {
+                    () = &mut pass => break,
+                    Some(done) = running.next(), if !running.is_empty() => {
+                        busy.remove(&done);
+                    }
+                }
+            }
+        }
+        // Until the next tick, finish syncs as they end.
+        let tick = tokio::time::sleep(TICK);
+        tokio::pin!(tick);
+        loop {
+            tokio::select! {
+                () = &mut tick => break,
+                _ = stop.wait_for(|s| *s) => break,
+                Some(done) = running.next(), if !running.is_empty() => {
+                    busy.remove(&done);
+                }
+            }
+        }
+    }
+    // Stopping: the syncs under way are finished, never cut half-way.
+    while running.next().await.is_some() {}
+}
+
+/// Claims `account` for this worker when it is due: the store moves its due time past a
+/// lease, so the other workers sharing the store find it not due.
+async fn claim<S: OpenStore>(ctx: &Ctx<S>, account: &AccountRow) -> bool {
+    let now = Utc::now();
+    let claim = ctx
+        .store
+        .claim_due(
+            account.id,
+            now,
+            first_due(account, now),
+            now + lease(account),
+        )
+        .await;
+    match claim {
+        Ok(claimed) => claimed,
+        Err(e) => {
+            tracing::warn!(account = %account.name, error = %e, "scheduler: cannot claim the account");
+            false
         }
     }
 }

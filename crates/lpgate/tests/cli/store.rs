@@ -140,6 +140,7 @@ async fn migrate_copies_every_table_row_for_row() {
             .query(
                 "SELECT column_name::text, data_type::text FROM information_schema.columns
                  WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER'
+                   AND data_type <> 'tsvector'
                  ORDER BY ordinal_position",
                 &[table],
             )
@@ -182,6 +183,13 @@ async fn migrate_copies_every_table_row_for_row() {
         nonempty >= 12,
         "the installation filled only {nonempty} tables"
     );
+    // Users' search vectors are not in SQLite's rows: the copy computes them.
+    let unindexed: i64 = pg
+        .query_one("SELECT COUNT(*) FROM users WHERE search IS NULL", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(unindexed, 0);
     // The copy reads the same through the command line, and continues the audit chain.
     assert_eq!(e.json(&["--store", &url, "users"]).await, sqlite_users);
     assert_eq!(e.json(&["--store", &url, "audit"]).await, sqlite_audit);
@@ -307,39 +315,75 @@ async fn workers_sharing_a_postgres_store_sync_each_account_once() {
     let killed_at = Instant::now();
     loop {
         let rows = count().await;
-        if rows.len() == names.len() && rows.iter().all(|r| r["ok"].as_i64() == Some(1)) {
+        if rows.len() == names.len() && rows.iter().all(|r| r["ok"].as_i64() >= Some(1)) {
             break;
         }
         // A claim the killed worker held ends with its lease (one minute), and the next
         // tick of a live worker (five seconds) takes it.
         assert!(
-            killed_at.elapsed() < Duration::from_secs(100),
+            killed_at.elapsed() < Duration::from_secs(150),
             "not every account was synced: {:?}",
             rows.iter()
-                .filter(|r| r["ok"].as_i64() != Some(1))
+                .filter(|r| r["ok"].as_i64() < Some(1))
                 .collect::<Vec<_>>()
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    // Two more scheduler ticks: nothing is synced twice within its interval, no run is left
-    // running, and the only run that did not succeed is the one the kill cut short.
+    // Two more scheduler ticks, then the live workers stop gracefully (finishing the syncs
+    // they are in). Nothing was synced twice within its interval (on a loaded machine the
+    // run may outlast the two minutes: a second sync is then due, and fine), no run is left
+    // running, and the runs that did not succeed are those the kill cut short.
     tokio::time::sleep(Duration::from_secs(11)).await;
+    for w in workers.into_iter().skip(1) {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &w.id().to_string()])
+            .status();
+        let status = tokio::task::spawn_blocking(move || w.wait_with_output())
+            .await
+            .unwrap()
+            .unwrap()
+            .status;
+        assert!(status.success(), "a worker stopped with {status}");
+    }
     let rows = count().await;
     assert_eq!(rows.len(), ACCOUNTS);
     let mut cut = 0;
     for r in &rows {
-        assert_eq!(r["ok"], 1, "{r:?}");
         assert_eq!(r["running"], 0, "{r:?}");
         let interrupted = r["interrupted"].as_i64().unwrap();
-        assert_eq!(r["runs"].as_i64().unwrap(), 1 + interrupted, "{r:?}");
+        assert_eq!(
+            r["runs"].as_i64().unwrap(),
+            r["ok"].as_i64().unwrap() + interrupted,
+            "{r:?}"
+        );
         cut += interrupted;
     }
-    assert!(
-        cut <= 1,
-        "one worker can be in one sync when it dies, not {cut}"
-    );
-    for mut w in workers.into_iter().skip(1) {
-        let _ = w.kill();
-        let _ = w.wait();
+    // A worker is in at most `[serve] sync_concurrency` (6) syncs when it dies.
+    assert!(cut <= 6, "{cut} runs were interrupted");
+    let runs = e
+        .json(&[
+            "--store",
+            &url,
+            "query",
+            "SELECT account, started_at FROM sync_runs WHERE outcome = 'succeeded'
+             ORDER BY account, started_at",
+        ])
+        .await;
+    let started = |r: &serde_json::Value| {
+        chrono::NaiveDateTime::parse_from_str(
+            r["started_at"].as_str().unwrap(),
+            "%Y-%m-%d %H:%M:%S",
+        )
+        .unwrap()
+    };
+    for pair in runs.windows(2) {
+        if pair[0]["account"] == pair[1]["account"] {
+            let gap = started(&pair[1]) - started(&pair[0]);
+            assert!(
+                gap >= chrono::Duration::seconds(119),
+                "{} was synced twice {gap} apart, within its two-minute interval",
+                pair[0]["account"]
+            );
+        }
     }
 }
