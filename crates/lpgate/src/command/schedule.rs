@@ -133,12 +133,47 @@ async fn claim<S: OpenStore>(ctx: &Ctx<S>, account: &AccountRow) -> bool {
         )
         .await;
     match claim {
-        Ok(claimed) => claimed,
+        Ok(false) => false,
+        Ok(true) => not_synced_recently(ctx, account, now).await,
         Err(e) => {
             tracing::warn!(account = %account.name, error = %e, "scheduler: cannot claim the account");
             false
         }
     }
+}
+
+/// After a claim: whether the account really needs its sync. A worker killed after its sync
+/// committed but before it recorded the next due time leaves the account due when its lease
+/// ends; the last success, read afresh (the list this tick started from may be older than
+/// that sync), says it was synced within its interval, so the due time is set from it instead
+/// of syncing again. The same holds after a `lpgate sync` run by hand.
+async fn not_synced_recently<S: OpenStore>(
+    ctx: &Ctx<S>,
+    account: &AccountRow,
+    now: DateTime<Utc>,
+) -> bool {
+    let fresh = match ctx.store.account(&account.name).await {
+        Ok(a) => a,
+        // Removed or renamed since the list: nothing to sync under this name.
+        Err(e) => {
+            tracing::warn!(account = %account.name, error = %e, "scheduler: cannot read the claimed account");
+            return false;
+        }
+    };
+    let Some(last) = fresh.last_synced_at else {
+        return true;
+    };
+    if last + chrono::Duration::seconds(fresh.sync_interval_secs.max(60)) <= now {
+        return true;
+    }
+    if let Err(e) = ctx
+        .store
+        .set_next_due(fresh.id, last + jittered(&fresh))
+        .await
+    {
+        tracing::warn!(account = %account.name, error = %e, "scheduler: cannot record the next due time");
+    }
+    false
 }
 
 /// How long a claim holds an account: half its interval, from one to fifteen minutes. A
