@@ -11,7 +11,7 @@ use crate::{HrInput, HrPerson, Input, Settings};
 
 fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z")
-        .unwrap()
+        .expect("the fixed test instant is RFC 3339")
         .with_timezone(&Utc)
 }
 
@@ -26,7 +26,7 @@ fn user(
     UserFacts {
         account: account.into(),
         email: email.into(),
-        fullname: email.split('@').next().unwrap().into(),
+        fullname: email.split('@').next().unwrap_or(email).into(),
         status: status.into(),
         admin,
         multifactor: mfa.into(),
@@ -60,8 +60,14 @@ fn input() -> Input {
 }
 
 fn rows(r: &crate::Report, section: &str, col: &str) -> Vec<String> {
-    let s = r.section(section).unwrap();
-    let i = s.columns.iter().position(|c| c.key == col).unwrap();
+    let s = r
+        .section(section)
+        .unwrap_or_else(|| panic!("the report has no section {section:?}"));
+    let i = s
+        .columns
+        .iter()
+        .position(|c| c.key == col)
+        .unwrap_or_else(|| panic!("section {section:?} has no column {col:?}"));
     s.rows
         .iter()
         .map(|row| crate::render::csv_cell(&row[i]))
@@ -166,7 +172,8 @@ fn every_format_renders() {
         later_failure: None,
     }];
     r.sections[1].rows[0][2] = json!("<script>alert(1)</script>");
-    let html = String::from_utf8(render(&r, Format::Html).unwrap()).unwrap();
+    let html =
+        String::from_utf8(render(&r, Format::Html).expect("HTML renders")).expect("HTML is UTF-8");
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.contains("<html lang=\"en\">"));
     assert!(html.contains("@media print"));
@@ -179,10 +186,13 @@ fn every_format_renders() {
         !html.contains("http://") && !html.contains("https://"),
         "no external assets"
     );
-    let csv = String::from_utf8(render(&r, Format::Csv).unwrap()).unwrap();
+    let csv =
+        String::from_utf8(render(&r, Format::Csv).expect("CSV renders")).expect("CSV is UTF-8");
     assert!(csv.starts_with("section,account,active_users,"), "{csv}");
     assert!(csv.contains("\nwithout_mfa,acme,"), "{csv}");
-    let j: serde_json::Value = serde_json::from_slice(&render(&r, Format::Json).unwrap()).unwrap();
+    let j: serde_json::Value =
+        serde_json::from_slice(&render(&r, Format::Json).expect("JSON renders"))
+            .expect("the JSON report parses");
     assert_eq!(j["report"], "mfa");
     assert_eq!(j["summary"]["active_users"], 4);
     assert_eq!(j["sources"][0]["run_id"], 7);
