@@ -11,7 +11,6 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::response::Response;
 use axum::routing::post;
 use bytes::Bytes;
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -61,25 +60,7 @@ impl Fleet {
 
     /// Binds `addr` (port 0 picks a free port) and serves in the background.
     pub async fn start(self, addr: SocketAddr) -> Result<RunningFleet, EmulatorError> {
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| EmulatorError::Bind { addr, source })?;
-        let local = listener
-            .local_addr()
-            .map_err(|source| EmulatorError::Bind { addr, source })?;
-        let (tx, rx) = oneshot::channel::<()>();
-        let app = self.router();
-        let task = tokio::spawn(async move {
-            let shutdown = async {
-                let _ = rx.await;
-            };
-            if let Err(error) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                tracing::warn!(message = "emulator fleet stopped with an error", %error);
-            }
-        });
+        let (local, tx, task) = super::serve(addr, self.router(), "emulator fleet").await?;
         Ok(RunningFleet {
             addr: local,
             stop: Some(tx),

@@ -36,25 +36,7 @@ impl Emulator {
     /// Binds `addr` (port 0 picks a free port), starts serving in the background and returns
     /// once the socket accepts connections.
     pub async fn start(self, addr: SocketAddr) -> Result<RunningEmulator, EmulatorError> {
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| EmulatorError::Bind { addr, source })?;
-        let local = listener
-            .local_addr()
-            .map_err(|source| EmulatorError::Bind { addr, source })?;
-        let (tx, rx) = oneshot::channel::<()>();
-        let app = self.router();
-        let task = tokio::spawn(async move {
-            let shutdown = async {
-                let _ = rx.await;
-            };
-            if let Err(error) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                tracing::warn!(message = "emulator server stopped with an error", %error);
-            }
-        });
+        let (local, tx, task) = serve(addr, self.router(), "emulator server").await?;
         tracing::debug!(message = "emulator listening", addr = %local);
         Ok(RunningEmulator {
             addr: local,
@@ -63,6 +45,34 @@ impl Emulator {
             task,
         })
     }
+}
+
+/// Binds `addr` and serves `app` in the background until the returned sender fires (or is
+/// dropped); shared by one emulator and a fleet of them. `what` names the server in the log.
+pub(super) async fn serve(
+    addr: SocketAddr,
+    app: Router,
+    what: &'static str,
+) -> Result<(SocketAddr, oneshot::Sender<()>, JoinHandle<()>), EmulatorError> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| EmulatorError::Bind { addr, source })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| EmulatorError::Bind { addr, source })?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = rx.await;
+        };
+        if let Err(error) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::warn!(message = "stopped with an error", server = what, %error);
+        }
+    });
+    Ok((local, tx, task))
 }
 
 /// A listening emulator. Dropping it stops the server too; [`RunningEmulator::shutdown`] also
