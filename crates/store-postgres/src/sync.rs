@@ -467,7 +467,6 @@ async fn copy_users(
         .iter()
         .map(|r| r.get(0))
         .collect();
-    let at = |t: Option<chrono::NaiveDateTime>| t.map(|t| zone.to_utc(t).timestamp());
     {
         let sink = tx
             .copy_in(&format!(
@@ -476,45 +475,11 @@ async fn copy_users(
             .await?;
         let mut writer = pin!(BinaryCopyInWriter::new(sink, COPY_USER_TYPES));
         for (v, id) in users.iter().zip(&ids) {
-            let u = &v.record;
-            let (c_local, c_at) = (local_secs(u.created), at(u.created));
-            let (p_local, p_at) = (local_secs(u.last_pw_change), at(u.last_pw_change));
-            let (l_local, l_at) = (local_secs(u.last_login), at(u.last_login));
-            let status = u.status.as_str();
-            let search = SearchVector::user(&u.fullname, &u.email);
-            let row: [&(dyn ToSql + Sync); 31] = [
-                id,
-                &acct,
-                &u.email,
-                &u.lastpass_id,
-                &u.fullname,
-                &status,
-                &u.admin,
-                &u.disabled,
-                &u.never_logged_in,
-                &u.invited_only,
-                &u.mp_strength,
-                &u.total_score,
-                &c_local,
-                &c_at,
-                &p_local,
-                &p_at,
-                &l_local,
-                &l_at,
-                &u.duo_username,
-                &u.multifactor,
-                &u.linked,
-                &u.password_reset_required,
-                &u.sites,
-                &u.notes,
-                &u.formfills,
-                &u.applications,
-                &u.attachments,
-                &v.fingerprint,
-                &now,
-                &now,
-                &search,
-            ];
+            let values = UserValues::new(v, zone);
+            let mut row: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(31);
+            row.push(id);
+            row.extend(values.columns(&acct));
+            row.extend([&now as &(dyn ToSql + Sync), &now, &values.search]);
             writer.as_mut().write(&row).await?;
         }
         writer.finish().await?;
@@ -674,53 +639,15 @@ async fn write_users(
              ON CONFLICT DO NOTHING",
         )
         .await?;
-    let at = |t: Option<chrono::NaiveDateTime>| t.map(|t| zone.to_utc(t).timestamp());
     let history = history_statement(tx).await?;
     for v in users {
         let u = &v.record;
         tx.execute(&history, &[&acct, &u.email, &now]).await?;
-        let (c_local, c_at) = (local_secs(u.created), at(u.created));
-        let (p_local, p_at) = (local_secs(u.last_pw_change), at(u.last_pw_change));
-        let (l_local, l_at) = (local_secs(u.last_login), at(u.last_login));
-        let status = u.status.as_str();
-        let search = SearchVector::user(&u.fullname, &u.email);
-        let id: i64 = tx
-            .query_one(
-                &upsert,
-                &[
-                    &acct,
-                    &u.email,
-                    &u.lastpass_id,
-                    &u.fullname,
-                    &status,
-                    &u.admin,
-                    &u.disabled,
-                    &u.never_logged_in,
-                    &u.invited_only,
-                    &u.mp_strength,
-                    &u.total_score,
-                    &c_local,
-                    &c_at,
-                    &p_local,
-                    &p_at,
-                    &l_local,
-                    &l_at,
-                    &u.duo_username,
-                    &u.multifactor,
-                    &u.linked,
-                    &u.password_reset_required,
-                    &u.sites,
-                    &u.notes,
-                    &u.formfills,
-                    &u.applications,
-                    &u.attachments,
-                    &v.fingerprint,
-                    &now,
-                    &search,
-                ],
-            )
-            .await?
-            .get(0);
+        let values = UserValues::new(v, zone);
+        let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(29);
+        params.extend(values.columns(&acct));
+        params.extend([&now as &(dyn ToSql + Sync), &values.search]);
+        let id: i64 = tx.query_one(&upsert, &params).await?.get(0);
         tx.execute(&clear, &[&id]).await?;
         tx.execute(&add, &[&id, &u.groups]).await?;
     }
@@ -914,4 +841,67 @@ async fn write_events(
         )
         .await?;
     Ok(n as i64)
+}
+
+/// A user's values in the column order both snapshot writes share (`COPY_USER_COLUMNS` and
+/// the upsert's, from `account_id` to `fingerprint`), derived once so the two lists cannot
+/// drift apart.
+struct UserValues<'a> {
+    v: &'a Fingerprinted<UserRecord>,
+    status: &'a str,
+    created: (Option<i64>, Option<i64>),
+    pw_change: (Option<i64>, Option<i64>),
+    login: (Option<i64>, Option<i64>),
+    search: SearchVector,
+}
+
+impl<'a> UserValues<'a> {
+    fn new(v: &'a Fingerprinted<UserRecord>, zone: AccountZone) -> Self {
+        let u = &v.record;
+        let at = |t: Option<chrono::NaiveDateTime>| {
+            (local_secs(t), t.map(|t| zone.to_utc(t).timestamp()))
+        };
+        Self {
+            v,
+            status: u.status.as_str(),
+            created: at(u.created),
+            pw_change: at(u.last_pw_change),
+            login: at(u.last_login),
+            search: SearchVector::user(&u.fullname, &u.email),
+        }
+    }
+
+    /// `account_id` … `fingerprint`, as `&dyn ToSql` for COPY or a statement.
+    fn columns<'s>(&'s self, acct: &'s i64) -> [&'s (dyn ToSql + Sync); 27] {
+        let u = &self.v.record;
+        [
+            acct,
+            &u.email,
+            &u.lastpass_id,
+            &u.fullname,
+            &self.status,
+            &u.admin,
+            &u.disabled,
+            &u.never_logged_in,
+            &u.invited_only,
+            &u.mp_strength,
+            &u.total_score,
+            &self.created.0,
+            &self.created.1,
+            &self.pw_change.0,
+            &self.pw_change.1,
+            &self.login.0,
+            &self.login.1,
+            &u.duo_username,
+            &u.multifactor,
+            &u.linked,
+            &u.password_reset_required,
+            &u.sites,
+            &u.notes,
+            &u.formfills,
+            &u.applications,
+            &u.attachments,
+            &self.v.fingerprint,
+        ]
+    }
 }
