@@ -118,6 +118,7 @@ pub async fn refresh_users<S: Store>(
         changes,
         users_fetched: emails.len() as i64,
         folders_fetched: 0,
+        expired_passwords: None,
     };
     let run_row = match store.commit_sync(write).await {
         Ok(r) => r,

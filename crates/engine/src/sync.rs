@@ -92,6 +92,11 @@ pub struct SyncOptions {
     pub allow_shrink: bool,
     /// Which channels hear about which changes (queued in the sync's transaction).
     pub routing: crate::notify::Routing,
+    /// How old the stored list of expired master passwords may get before a sync reads it
+    /// again (zero: every sync). LastPass pages that list 500 at a time, one page after
+    /// another, so a large company's list takes as long to read as its whole directory; it
+    /// changes only when someone's password expires or is renewed.
+    pub expired_passwords_every: Duration,
 }
 
 impl Default for SyncOptions {
@@ -102,6 +107,7 @@ impl Default for SyncOptions {
             shrink_min_users: 20,
             allow_shrink: false,
             routing: crate::notify::Routing::default(),
+            expired_passwords_every: Duration::from_secs(6 * 3600),
         }
     }
 }
@@ -144,7 +150,7 @@ impl SyncReport {
 /// Runs one sync of `account` through `client` into `store`.
 ///
 /// LastPass's list of expired master passwords (`expiredmasterpwlist`) is read at the same
-/// time and, when the sync succeeds, replaces the stored list. It is a separate report, not
+/// time and replaces the stored list in the sync's transaction. It is a separate report, not
 /// part of the snapshot: when only it fails, the sync still succeeds, the previous list is
 /// kept with its older read time (reports show when it was read), and a warning is logged.
 pub async fn sync_account<S: Store>(
@@ -156,14 +162,19 @@ pub async fn sync_account<S: Store>(
     now: impl Fn() -> DateTime<Utc>,
     stage: impl Fn(SyncStage),
 ) -> Result<SyncReport, SyncError> {
-    let (report, expired) = tokio::join!(
-        sync_snapshot(store, client, account, zone, options, &now, stage),
-        client.expired_master_passwords(),
-    );
-    let report = report?;
-    match expired {
-        Ok(items) => {
-            let items = items
+    sync_snapshot(store, client, account, zone, options, &now, stage).await
+}
+
+/// Reads the expired-master-password list for the sync's transaction; `None` (logged) when
+/// the read fails, which keeps the stored list.
+async fn read_expired(
+    client: &Client,
+    account: &AccountRow,
+    zone: AccountZone,
+) -> Option<Vec<lpgate_store::ExpiredPassword>> {
+    match client.expired_master_passwords().await {
+        Ok(items) => Some(
+            items
                 .into_iter()
                 .map(|i| lpgate_store::ExpiredPassword {
                     lastpass_id: i.user_id,
@@ -171,21 +182,16 @@ pub async fn sync_account<S: Store>(
                     last_pw_change_local: i.last_pw_change,
                     last_pw_change_at: i.last_pw_change.map(|t| zone.to_utc(t)),
                 })
-                .collect();
-            store
-                .replace_expired_passwords(account.id, items, now())
-                .await
-                .map_err(|cause| SyncError::Store {
-                    account: account.name.clone(),
-                    cause,
-                })?;
-        }
-        Err(error) => tracing::warn!(
-            account = %account.name, %error,
-            "expiredmasterpwlist failed; the stored list of expired master passwords is unchanged"
+                .collect(),
         ),
+        Err(error) => {
+            tracing::warn!(
+                account = %account.name, %error,
+                "expiredmasterpwlist failed; the stored list of expired master passwords is unchanged"
+            );
+            None
+        }
     }
-    Ok(report)
 }
 
 async fn sync_snapshot<S: Store>(
@@ -220,9 +226,35 @@ async fn sync_snapshot<S: Store>(
     stage(SyncStage::Fetching);
     // The caller's account row may predate an earlier sync: ask the store.
     let fresh = store.account(&account.name).await.map_err(store_err)?;
+    let read_expired_now = match store
+        .expired_passwords_read_at(account.id)
+        .await
+        .map_err(store_err)?
+    {
+        None => true,
+        Some(at) => {
+            now().signed_duration_since(at).to_std().unwrap_or_default()
+                >= options.expired_passwords_every
+        }
+    };
+    let expired_read = || async move {
+        if read_expired_now {
+            read_expired(client, account, zone).await
+        } else {
+            None
+        }
+    };
     if fresh.last_synced_at.is_none() {
         return baseline(
-            store, client, account, zone, options, now, &stage, run, started,
+            store,
+            client,
+            account,
+            zone,
+            options,
+            now,
+            &stage,
+            (run, started),
+            expired_read(),
         )
         .await;
     }
@@ -240,6 +272,7 @@ async fn sync_snapshot<S: Store>(
     // screened against it as it arrives (pages that come before the index wait for it).
     let cell: std::sync::OnceLock<SnapshotIndex> = std::sync::OnceLock::new();
     let mut attempt = 0;
+    let mut expired;
     let (index, screened, users_total, folders, events) = loop {
         attempt += 1;
         let mut pending: Vec<Vec<lpgate_lastpass::User>> = Vec::new();
@@ -269,7 +302,9 @@ async fn sync_snapshot<S: Store>(
                     client.reporting(&event_query),
                 )
             };
-            tokio::join!(index_load, fetch)
+            let (index_loaded, fetched, read) = tokio::join!(index_load, fetch, expired_read());
+            expired = read;
+            (index_loaded, fetched)
         };
         if let Err(err) = fetched.0 {
             let _ = store.fail_run(run, now(), err.to_string()).await;
@@ -345,6 +380,7 @@ async fn sync_snapshot<S: Store>(
         changes: plan.changes,
         users_fetched,
         folders_fetched,
+        expired_passwords: expired,
     };
     let run = match store.commit_sync(write).await {
         Ok(run) => run,
@@ -377,8 +413,8 @@ async fn baseline<S: Store>(
     options: &SyncOptions,
     now: &impl Fn() -> DateTime<Utc>,
     stage: &impl Fn(SyncStage),
-    run: lpgate_store::RunId,
-    started: Instant,
+    (run, started): (lpgate_store::RunId, Instant),
+    expired_read: impl Future<Output = Option<Vec<lpgate_store::ExpiredPassword>>>,
 ) -> Result<SyncReport, SyncError> {
     let name = &account.name;
     let store_err = |source| SyncError::Store {
@@ -400,7 +436,7 @@ async fn baseline<S: Store>(
     let mut screener = Screener::new(&empty);
     // Folders and events go to the writer as soon as they are read, so it takes them while
     // users are still paging.
-    let fetched = {
+    let (fetched, expired) = {
         let sink = |users: Vec<lpgate_lastpass::User>| {
             screener.take_all(users);
             writer.add_users(std::mem::take(&mut screener.changed));
@@ -415,11 +451,14 @@ async fn baseline<S: Store>(
             writer.add_events(event_records(events));
             Ok(())
         };
-        tokio::try_join!(
-            client.stream_user_data(UserFilter::All, sink),
-            folders,
-            events
-        )
+        let snapshot = async {
+            tokio::try_join!(
+                client.stream_user_data(UserFilter::All, sink),
+                folders,
+                events
+            )
+        };
+        tokio::join!(snapshot, expired_read)
     };
     let (listing, folders_fetched, ()) = match fetched {
         Ok(v) => v,
@@ -463,6 +502,7 @@ async fn baseline<S: Store>(
         notifications: Vec::new(),
         users_fetched: listing.total as i64,
         folders_fetched: folders_fetched as i64,
+        expired_passwords: expired,
     };
     let run_row = match writer.finish(write).await {
         Ok(r) => r,

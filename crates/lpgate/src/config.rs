@@ -20,6 +20,10 @@ max_shrink_share = 0.5
 # Seconds one request to LastPass (a sync's page, a plan's command, a credential check) may
 # take before it is abandoned as a timeout; reads are then retried, writes reported as failed.
 request_timeout_secs = 120.0
+# Seconds the list of expired master passwords (the passwords report) may age before a sync
+# reads it again; 0 reads it at every sync. LastPass pages it 500 users at a time, one page
+# after another, so in a large company it takes as long to read as the whole directory.
+expired_passwords_every_secs = 21600
 
 [serve]
 # Where `lpgate serve` listens (its --bind option overrides this).
@@ -482,6 +486,8 @@ pub struct SyncConfig {
     pub max_shrink_share: f64,
     /// Seconds one LastPass request may take before it counts as a timeout.
     pub request_timeout_secs: f64,
+    /// Seconds the stored expired-password list may age before a sync reads it again.
+    pub expired_passwords_every_secs: u64,
 }
 
 impl SyncConfig {
@@ -489,7 +495,15 @@ impl SyncConfig {
     pub fn request_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs_f64(self.request_timeout_secs)
     }
+
+    /// How old the expired-password list may get before a sync reads it again.
+    pub fn expired_passwords_every(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.expired_passwords_every_secs)
+    }
 }
+
+/// Largest `[sync] expired_passwords_every_secs`: a week.
+pub const MAX_EXPIRED_PASSWORDS_EVERY_SECS: u64 = 7 * 24 * 3600;
 
 /// Smallest and largest `[sync] request_timeout_secs`.
 pub const REQUEST_TIMEOUTS: std::ops::RangeInclusive<f64> = 0.5..=3600.0;
@@ -501,6 +515,7 @@ impl Default for SyncConfig {
             event_backfill_days: 7,
             max_shrink_share: 0.5,
             request_timeout_secs: 120.0,
+            expired_passwords_every_secs: 21600,
         }
     }
 }
@@ -559,6 +574,14 @@ impl Config {
                 config.sync.request_timeout_secs,
                 REQUEST_TIMEOUTS.start(),
                 REQUEST_TIMEOUTS.end()
+            );
+        }
+        if config.sync.expired_passwords_every_secs > MAX_EXPIRED_PASSWORDS_EVERY_SECS {
+            anyhow::bail!(
+                "{}: invalid sync.expired_passwords_every_secs {}: expected 0 to {} seconds (a week)",
+                path.display(),
+                config.sync.expired_passwords_every_secs,
+                MAX_EXPIRED_PASSWORDS_EVERY_SECS
             );
         }
         if config.serve.bind.parse::<std::net::SocketAddr>().is_err() {
@@ -658,6 +681,30 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("intervl"), "{err}");
+    }
+
+    #[test]
+    fn expired_passwords_every_is_bounded_and_used() {
+        let path = Path::new("lpgate.toml");
+        let var = |v: &str| {
+            [(
+                "LPGATE_SYNC_EXPIRED_PASSWORDS_EVERY_SECS".to_string(),
+                v.to_string(),
+            )]
+        };
+        let err = Config::from_text(DEFAULT_CONFIG, path, var("604801")).unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("sync.expired_passwords_every_secs 604801"),
+            "{text}"
+        );
+        let (c, _) = Config::from_text(DEFAULT_CONFIG, path, var("0")).unwrap();
+        assert_eq!(c.sync.expired_passwords_every(), std::time::Duration::ZERO);
+        let (c, _) = Config::from_text(DEFAULT_CONFIG, path, []).unwrap();
+        assert_eq!(
+            c.sync.expired_passwords_every(),
+            std::time::Duration::from_secs(6 * 3600)
+        );
     }
 
     #[test]

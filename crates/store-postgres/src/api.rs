@@ -14,8 +14,7 @@ use lpgate_store::{
 
 use crate::rows::utc;
 use crate::{
-    PostgresStore, accounts, act, backend, expired, lock, metrics, read, scim, search, sync,
-    tokens, watch,
+    PostgresStore, accounts, act, backend, lock, metrics, read, scim, search, sync, tokens, watch,
 };
 
 /// Runs `$body` with `$c: &Client` of a pooled connection.
@@ -113,6 +112,15 @@ impl Store for PostgresStore {
         account: AccountId,
     ) -> StoreResult<std::collections::BTreeSet<String>> {
         read!(self, "read group names", |c| sync::group_names(c, account))
+    }
+
+    async fn expired_passwords_read_at(
+        &self,
+        account: AccountId,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        read!(self, "read expired-password read time", |c| {
+            crate::expired::read_at(c, account)
+        })
     }
 
     async fn event_watermark(
@@ -214,17 +222,6 @@ impl Store for PostgresStore {
         write!(self, "record failed run", |c| sync::fail_run(
             c, run, now, &error
         ))
-    }
-
-    async fn replace_expired_passwords(
-        &self,
-        account: AccountId,
-        items: Vec<lpgate_store::ExpiredPassword>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        write_tx!(self, "replace expired master passwords", |tx| {
-            expired::replace(tx, account, &items, now)
-        })
     }
 
     async fn sync_run(&self, id: i64) -> StoreResult<SyncRunRow> {

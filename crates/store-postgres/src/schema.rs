@@ -400,6 +400,11 @@ CREATE INDEX users_by_last_login ON users (last_login_at NULLS FIRST);
 -- keeps its values and its GIN index.
 ALTER TABLE users ALTER COLUMN search DROP EXPRESSION;
 "#,
+    r#"
+-- A digest of each account's expired-password list as last read (`lpgate_store::expired_digest`):
+-- a sync that reads the same list again records only the read time.
+ALTER TABLE expired_password_reads ADD COLUMN digest BIGINT;
+"#,
 ];
 
 /// Brings the database up to the newest schema and (re)creates the documented views,

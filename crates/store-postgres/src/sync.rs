@@ -558,6 +558,9 @@ async fn apply(
         }
     }
     crate::watch::insert_notifications(tx, &w.notifications, &now).await?;
+    if let Some(items) = &w.expired_passwords {
+        crate::expired::replace(tx, w.account, items, w.now).await?;
+    }
     let watermark = latest_event(&w.events)
         .max(early.watermark)
         .and_then(|t| local(Some(t)));

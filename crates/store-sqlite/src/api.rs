@@ -106,6 +106,16 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn expired_passwords_read_at(
+        &self,
+        account: AccountId,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        self.read("read expired-password read time", move |c| {
+            crate::expired::read_at(c, account)
+        })
+        .await
+    }
+
     async fn event_watermark(
         &self,
         account: AccountId,
@@ -207,18 +217,6 @@ impl Store for SqliteStore {
     ) -> StoreResult<SyncRunRow> {
         self.write("record failed run", move |c| {
             sync::fail_run(c, run, now, &error)
-        })
-        .await
-    }
-
-    async fn replace_expired_passwords(
-        &self,
-        account: AccountId,
-        items: Vec<lpgate_store::ExpiredPassword>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        self.write("replace expired master passwords", move |c| {
-            crate::expired::replace(c, account, &items, now)
         })
         .await
     }

@@ -400,6 +400,11 @@ CREATE TABLE account_schedule (
     next_due_at  TEXT NOT NULL
 );
 "#,
+    r#"
+-- A digest of each account's expired-password list as last read (`lpgate_store::expired_digest`):
+-- a sync that reads the same list again records only the read time.
+ALTER TABLE expired_password_reads ADD COLUMN digest INTEGER;
+"#,
 ];
 
 /// Brings the file up to the newest schema.

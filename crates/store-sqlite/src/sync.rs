@@ -498,6 +498,9 @@ fn apply(
         }
     }
     crate::watch::insert_notifications(tx, &w.notifications, &now)?;
+    if let Some(items) = &w.expired_passwords {
+        crate::expired::replace(tx, w.account, items, w.now)?;
+    }
     if has_snapshot {
         let ready: bool = tx.query_row(
             "SELECT search_ready FROM accounts WHERE id = ?1",

@@ -56,6 +56,7 @@ fn write(
         notifications: vec![],
         users_fetched: 0,
         folders_fetched: 0,
+        expired_passwords: None,
     }
 }
 

@@ -24,7 +24,7 @@ pub use act::{
     PlanRow, PlanState,
 };
 pub use error::{StoreError, StoreResult};
-pub use expired::ExpiredPassword;
+pub use expired::{ExpiredPassword, expired_digest};
 pub use metrics::{LabelledCount, LastSync, MetricsSnapshot, SYNC_DURATION_BUCKETS, SyncHistogram};
 pub use query::{
     ChangeRow, EventRow, FolderRow, GroupRow, UserKey, UserOrder, UserPageQuery, UserQuery, UserRow,

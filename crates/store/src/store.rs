@@ -94,6 +94,12 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         account: AccountId,
     ) -> impl Future<Output = StoreResult<std::collections::BTreeSet<String>>> + Send;
+    /// When the account's list of expired master passwords was last read (a sync reads it
+    /// again only once it is older than `SyncOptions::expired_passwords_every`), if ever.
+    fn expired_passwords_read_at(
+        &self,
+        account: AccountId,
+    ) -> impl Future<Output = StoreResult<Option<DateTime<Utc>>>> + Send;
     /// The newest event time stored for the account (LastPass wall time), if any.
     fn event_watermark(
         &self,
@@ -148,15 +154,6 @@ pub trait Store: Clone + Send + Sync + 'static {
         now: DateTime<Utc>,
         error: String,
     ) -> impl Future<Output = StoreResult<SyncRunRow>> + Send;
-    /// Replaces the account's list of expired master passwords with a complete, fresh read of
-    /// LastPass's `expiredmasterpwlist`, and records when it was read (the `accounts` view's
-    /// `expired_passwords_read_at`).
-    fn replace_expired_passwords(
-        &self,
-        account: AccountId,
-        items: Vec<crate::ExpiredPassword>,
-        now: DateTime<Utc>,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// One run by id (`NotFound` when there is none).
     fn sync_run(&self, id: i64) -> impl Future<Output = StoreResult<SyncRunRow>> + Send;
     /// Recent runs, newest first.

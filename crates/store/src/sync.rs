@@ -153,6 +153,10 @@ pub struct SyncWrite {
     pub users_fetched: i64,
     /// Folders fetched.
     pub folders_fetched: i64,
+    /// LastPass's list of expired master passwords, read beside the snapshot: it replaces
+    /// the stored list in the same transaction. `None` (its read failed, or a write that
+    /// did not read it) keeps the stored list and the time it was read.
+    pub expired_passwords: Option<Vec<crate::ExpiredPassword>>,
 }
 
 /// A message to a backend's baseline writer.

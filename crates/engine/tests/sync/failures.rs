@@ -307,7 +307,7 @@ async fn stored_expired<S: TestStore>(
     )
 }
 
-async fn expired_master_passwords_are_read_with_each_sync_and_kept_when_only_that_read_fails<
+async fn expired_master_passwords_are_read_when_due_and_kept_when_only_that_read_fails<
     S: TestStore,
 >() {
     let Some(b) = bed::<S>(60, 11).await else {
@@ -327,16 +327,22 @@ async fn expired_master_passwords_are_read_with_each_sync_and_kept_when_only_tha
         expected.len() >= 2,
         "the generated company has expired passwords"
     );
+    // The first sync reads the list, in its transaction.
     b.sync_at(t(1, 1)).await.unwrap();
     let (first, read) = stored_expired(&b).await;
     assert_eq!(first, expected);
     assert_eq!(read, serde_json::json!("2026-03-01 01:00:00"));
 
-    // Someone renews their master password, but the list cannot be read: the sync still
-    // succeeds and the previous list stays, with its older read time.
+    // Someone renews their master password. An hour later the stored list is younger than
+    // `expired_passwords_every` (6 h by default): the sync does not read it again.
     b.emulator()
         .change_master_password(&expected[0], 90)
         .unwrap();
+    b.sync_at(t(1, 2)).await.unwrap();
+    assert_eq!(stored_expired(&b).await, (first.clone(), read.clone()));
+
+    // Seven hours on it is due, but it cannot be read: the sync still succeeds and the
+    // previous list stays, with its older read time.
     b.emulator().set_faults(
         Some("expiredmasterpwlist"),
         FaultSpec {
@@ -345,7 +351,7 @@ async fn expired_master_passwords_are_read_with_each_sync_and_kept_when_only_tha
         },
     );
     let fast = client_for(&b.emu.base_url(), |c| c.retry.max_attempts = 1);
-    b.sync_with(t(1, 2), &fast, &SyncOptions::default())
+    b.sync_with(t(1, 8), &fast, &SyncOptions::default())
         .await
         .unwrap();
     assert_eq!(stored_expired(&b).await, (first.clone(), read));
@@ -354,12 +360,35 @@ async fn expired_master_passwords_are_read_with_each_sync_and_kept_when_only_tha
         RunOutcome::Succeeded
     );
 
-    // Read again: the renewed password is gone from the list.
+    // Still due an hour later, and readable: the renewed password is gone from the list.
     b.emulator().clear_faults();
-    b.sync_at(t(1, 3)).await.unwrap();
+    b.sync_at(t(1, 9)).await.unwrap();
     let (now, read) = stored_expired(&b).await;
     assert_eq!(now, first[1..].to_vec());
-    assert_eq!(read, serde_json::json!("2026-03-01 03:00:00"));
+    assert_eq!(read, serde_json::json!("2026-03-01 09:00:00"));
+
+    // Read at every sync (0): the same list read again keeps its rows and moves the read
+    // time; one more renewal leaves the list at the next sync.
+    let every = SyncOptions {
+        expired_passwords_every: Duration::ZERO,
+        ..SyncOptions::default()
+    };
+    b.sync_with(t(1, 10), &b.client, &every).await.unwrap();
+    assert_eq!(
+        stored_expired(&b).await,
+        (now.clone(), serde_json::json!("2026-03-01 10:00:00"))
+    );
+    b.emulator()
+        .change_master_password(&expected[1], 90)
+        .unwrap();
+    b.sync_with(t(1, 11), &b.client, &every).await.unwrap();
+    assert_eq!(
+        stored_expired(&b).await,
+        (
+            first[2..].to_vec(),
+            serde_json::json!("2026-03-01 11:00:00")
+        )
+    );
 }
 
 both!(
@@ -368,5 +397,5 @@ both!(
     two_syncs_of_one_account_never_run_at_once,
     a_user_the_listing_skipped_is_not_taken_for_a_departure,
     a_first_sync_that_fails_midway_leaves_nothing_behind,
-    expired_master_passwords_are_read_with_each_sync_and_kept_when_only_that_read_fails,
+    expired_master_passwords_are_read_when_due_and_kept_when_only_that_read_fails,
 );

@@ -116,6 +116,8 @@ async fn word_pages_list_exactly_the_users_whose_words_start_with_what_was_typed
         return;
     };
     b.sync_at(t(1, 0)).await.unwrap();
+    // The search index of a first sync is built just after it commits.
+    b.store.settled().await;
     let users = b.store.list_users(UserQuery::default()).await.unwrap();
     let current: Vec<_> = users
         .iter()

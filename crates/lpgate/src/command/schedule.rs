@@ -210,6 +210,7 @@ async fn sync_one<S: OpenStore>(ctx: &Ctx<S>, account: &AccountRow) {
     let options = SyncOptions {
         event_backfill: Duration::from_secs(ctx.config.sync.event_backfill_days * 24 * 3600),
         max_shrink_share: ctx.config.sync.max_shrink_share,
+        expired_passwords_every: ctx.config.sync.expired_passwords_every(),
         routing,
         ..SyncOptions::default()
     };

@@ -83,6 +83,7 @@ fn operations<S: OpenStore>(ctx: &Ctx<S>) -> anyhow::Result<Operations> {
         sync: SyncOptions {
             event_backfill: Duration::from_secs(ctx.config.sync.event_backfill_days * 24 * 3600),
             max_shrink_share: ctx.config.sync.max_shrink_share,
+            expired_passwords_every: ctx.config.sync.expired_passwords_every(),
             routing: ctx.config.notifications.routing()?,
             ..SyncOptions::default()
         },

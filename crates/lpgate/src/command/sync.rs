@@ -58,6 +58,7 @@ pub async fn run<S: OpenStore>(global: &GlobalArgs, args: SyncArgs) -> anyhow::R
     let options = SyncOptions {
         event_backfill: Duration::from_secs(ctx.config.sync.event_backfill_days * 24 * 3600),
         max_shrink_share: ctx.config.sync.max_shrink_share,
+        expired_passwords_every: ctx.config.sync.expired_passwords_every(),
         allow_shrink: args.allow_shrink,
         routing: ctx.config.notifications.routing()?,
         ..SyncOptions::default()
