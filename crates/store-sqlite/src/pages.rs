@@ -59,8 +59,14 @@ fn slice_sql(columns: Columns, q: &UserPageQuery, after: bool, dense: bool) -> S
 
 /// The sorted statement of a page in another order than the keyset's: every account (or
 /// the one named), the filters, sorted, `LIMIT ? OFFSET ?`. Parameters: the account name
-/// when filtered, the filters as in [`slice_sql`], the limit, the offset.
-fn sorted_sql(columns: Columns, q: &UserPageQuery, order: UserOrder, descending: bool) -> String {
+/// when filtered, the filters as in [`slice_sql`], the limit, the offset. `indexed`: every
+/// user is in the sort indexes (see [`sort_indexes_complete`]); otherwise all are sorted.
+fn sorted_sql(
+    columns: Columns,
+    q: &UserPageQuery,
+    (order, descending): (UserOrder, bool),
+    indexed: bool,
+) -> String {
     let mut sql = String::with_capacity(1024);
     sql.push_str(match columns {
         Columns::Rows => SELECT,
@@ -81,7 +87,11 @@ fn sorted_sql(columns: Columns, q: &UserPageQuery, order: UserOrder, descending:
         UserOrder::Name => ("u.fullname COLLATE NOCASE", "users_by_name"),
         UserOrder::LastLogin => ("u.last_login_at", "users_by_last_login"),
     };
-    if q.words.is_none() && q.text.is_none() && q.group.is_none() {
+    if !indexed {
+        // A first snapshot's users are not in the indexes yet: sort them all.
+    } else if q.words.is_none() && q.text.is_none() && q.group.is_none() {
+        // The indexes are partial (`sorted = 1`): the condition lets SQLite use them.
+        sql.push_str(" AND u.sorted = 1");
         sql = sql.replacen(
             "FROM users u ",
             &format!("FROM users u INDEXED BY {index} "),
@@ -178,6 +188,15 @@ fn filter_values(q: &UserPageQuery) -> Option<Vec<Value>> {
     Some(values)
 }
 
+/// Whether every user is in the sort indexes: no account's first snapshot is waiting for the
+/// step after it that enters its users (see migration 12), which runs a second or two.
+fn sort_indexes_complete(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        "SELECT NOT EXISTS (SELECT 1 FROM accounts WHERE has_snapshot = 1 AND search_ready = 0)",
+    )?
+    .query_row([], |r| r.get(0))
+}
+
 /// A page in another order than the keyset's (see [`sorted_sql`]).
 fn sorted<T>(
     conn: &Connection,
@@ -194,8 +213,9 @@ fn sorted<T>(
     values.extend(filters);
     values.push(Value::Integer(q.limit as i64));
     values.push(Value::Integer(q.offset as i64));
+    let indexed = sort_indexes_complete(conn).map_err(backend(ctx))?;
     let mut stmt = conn
-        .prepare_cached(&sorted_sql(columns, q, order, descending))
+        .prepare_cached(&sorted_sql(columns, q, (order, descending), indexed))
         .map_err(backend(ctx))?;
     let rows = stmt
         .query_map(params_from_iter(values), &map)
@@ -305,6 +325,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::read::USER_ROW_COLUMNS;
+    use rusqlite::params;
 
     /// Every combination of filters, with and without a cursor.
     fn queries() -> Vec<(UserPageQuery, bool)> {
@@ -336,7 +357,9 @@ mod tests {
         }));
         for (q, descending) in queries() {
             for order in UserOrder::ALL {
-                statements.push(sorted_sql(Columns::Rows, &q, order, descending));
+                for indexed in [true, false] {
+                    statements.push(sorted_sql(Columns::Rows, &q, (order, descending), indexed));
+                }
             }
         }
         for sql in statements {
@@ -390,7 +413,7 @@ mod tests {
         ] {
             for descending in [false, true] {
                 let q = UserPageQuery::default();
-                let sql = sorted_sql(Columns::Rows, &q, order, descending);
+                let sql = sorted_sql(Columns::Rows, &q, (order, descending), true);
                 let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
                 let mut rows = stmt.raw_query();
                 let mut plan = String::new();
@@ -439,5 +462,83 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A first snapshot's users enter the sort indexes only in the step after it commits
+    /// (migration 12); until then sorted pages sort them all, and list the same users.
+    #[test]
+    fn sorted_pages_list_a_first_snapshot_before_and_after_it_enters_the_sort_indexes() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::schema::migrate(&mut conn).unwrap();
+        conn.execute(
+            "INSERT INTO accounts (id, name, cid, provhash_sealed, time_zone, sync_interval_secs,
+                                   created_at, has_snapshot)
+             VALUES (1, 'acme', 1, x'00', 'UTC', 900, '2026-01-01T00:00:00Z', 1)",
+            [],
+        )
+        .unwrap();
+        let people = [
+            ("c@x.io", "carol Jones", Some(30)),
+            ("a@x.io", "Bob Stone", None),
+            ("d@x.io", "alice Wu", Some(10)),
+            ("b@x.io", "Dan Ray", Some(20)),
+            ("e@x.io", "Eve Park", None),
+        ];
+        for (email, name, login) in people {
+            conn.execute(
+                "INSERT INTO users (account_id, email, fullname, status, admin, disabled,
+                                    never_logged_in, invited_only, password_reset_required,
+                                    fingerprint, first_seen, valid_from, last_login_at, sorted)
+                 VALUES (1, ?1, ?2, 'active', 0, 0, 0, 0, 0, 0, ?4, ?4, ?3, 0)",
+                params![email, name, login, "2026-01-01T00:00:00.000000Z"],
+            )
+            .unwrap();
+        }
+        let read = |conn: &Connection| {
+            let mut out = Vec::new();
+            for order in UserOrder::ALL {
+                for descending in [false, true] {
+                    let q = UserPageQuery {
+                        sort: Some((order, descending)),
+                        limit: 10,
+                        ..UserPageQuery::default()
+                    };
+                    let emails: Vec<String> = page(conn, &q)
+                        .unwrap()
+                        .into_iter()
+                        .map(|u| u.email)
+                        .collect();
+                    out.push(emails);
+                }
+            }
+            out
+        };
+        assert!(!sort_indexes_complete(&conn).unwrap());
+        let before = read(&conn);
+        let by_name = ["d@x.io", "a@x.io", "c@x.io", "b@x.io", "e@x.io"];
+        let by_login = ["a@x.io", "e@x.io", "d@x.io", "b@x.io", "c@x.io"];
+        let rev = |v: &[&str]| v.iter().rev().map(|s| s.to_string()).collect::<Vec<_>>();
+        let fwd = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            before,
+            vec![fwd(&by_name), rev(&by_name), fwd(&by_login), rev(&by_login)]
+        );
+        crate::search::ensure_ready(&mut conn, 1).unwrap();
+        assert!(sort_indexes_complete(&conn).unwrap());
+        let unsorted: i64 = conn
+            .query_row("SELECT count(*) FROM users WHERE sorted = 0", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(unsorted, 0);
+        assert_eq!(read(&conn), before);
+        let in_index: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM users INDEXED BY users_by_name WHERE sorted = 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(in_index, 5);
     }
 }

@@ -86,8 +86,13 @@ fn remove(tx: &Transaction, rowid: i64) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Drops and rebuilds an account's entries in bulk, then marks them complete.
+/// Drops and rebuilds an account's entries in bulk, enters the users a first snapshot wrote
+/// into the sort indexes, then marks the account ready.
 pub fn rebuild(tx: &Transaction, acct: i64) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE users SET sorted = 1 WHERE account_id = ?1 AND sorted = 0",
+        [acct],
+    )?;
     tx.execute("DELETE FROM search WHERE account_id = ?1", [acct])?;
     tx.execute(
         "INSERT INTO search (rowid, title, words, account_id, kind, key)

@@ -369,6 +369,7 @@ pub fn baseline(
     let now_text = utc(now);
     let t0 = std::time::Instant::now();
     let mut busy = std::time::Duration::ZERO;
+    let (mut folders_time, mut events_time) = (busy, busy);
     let mut early = Early::default();
     let mut members = MemberDelta::default();
     loop {
@@ -380,13 +381,17 @@ pub fn baseline(
                 busy += t.elapsed();
             }
             Ok(BaselineMsg::Folders(folders)) => {
+                let t = std::time::Instant::now();
                 write_folders(&tx, account.0, &folders, &[], &now_text, false)
                     .map_err(backend(ctx))?;
+                folders_time = t.elapsed();
             }
             Ok(BaselineMsg::Events(events)) => {
+                let t = std::time::Instant::now();
                 early.events +=
                     write_events(&tx, account.0, zone, &events).map_err(backend(ctx))?;
                 early.watermark = early.watermark.max(latest_event(&events));
+                events_time = t.elapsed();
             }
             Ok(BaselineMsg::Finish(w)) => {
                 let waited = t0.elapsed();
@@ -395,6 +400,8 @@ pub fn baseline(
                 tx.commit().map_err(backend(ctx))?;
                 tracing::debug!(
                     users_ms = busy.as_millis() as u64,
+                    folders_ms = folders_time.as_millis() as u64,
+                    events_ms = events_time.as_millis() as u64,
                     finish_at_ms = waited.as_millis() as u64,
                     applied_at_ms = applied.as_millis() as u64,
                     committed_at_ms = t0.elapsed().as_millis() as u64,
@@ -563,10 +570,11 @@ fn write_users(
     has_snapshot: bool,
     members: &mut MemberDelta,
 ) -> rusqlite::Result<()> {
-    // A first snapshot only inserts; later syncs upsert and replace the user's memberships.
+    // A first snapshot only inserts, outside the sort indexes (`sorted = 0`: see migration 12);
+    // later syncs upsert and replace the user's memberships.
     let mut insert = tx.prepare_cached(&format!(
-        "INSERT INTO users (account_id, {USER_COLUMNS}, fingerprint, first_seen, last_seen, valid_from)
-         VALUES ({USER_VALUES})"
+        "INSERT INTO users (account_id, {USER_COLUMNS}, fingerprint, first_seen, last_seen, valid_from, sorted)
+         VALUES ({USER_VALUES}, 0)"
     ))?;
     let mut upsert = tx.prepare_cached(&format!(
         "INSERT INTO users (account_id, {USER_COLUMNS}, fingerprint, first_seen, last_seen, valid_from)

@@ -89,6 +89,7 @@ pub async fn sync<S: OpenStore>(global: &GlobalArgs, args: SyncBenchArgs) -> any
         }
     };
     let (first, _) = run("first sync").await?;
+    let rss_synced = peak_rss_mb().unwrap_or(f64::NAN);
     // The search index is built just after the snapshot commits, off the sync's path; the
     // resyncs are measured once it is done (as they would run minutes later).
     let t = Instant::now();
@@ -145,7 +146,7 @@ pub async fn sync<S: OpenStore>(global: &GlobalArgs, args: SyncBenchArgs) -> any
         let _ = std::fs::remove_dir_all(&dir);
     }
     println!(
-        "bench=sync users={} first_s={first:.4} search_index_s={index_s:.4} first_peak_rss_mb={rss_first:.1} resync_s={resync:.4} churn_users={changed} churn_s={churn:.4} churn_changes={} peak_rss_mb={rss:.1}",
+        "bench=sync users={} first_s={first:.4} search_index_s={index_s:.4} first_peak_rss_mb={rss_first:.1} synced_peak_rss_mb={rss_synced:.1} resync_s={resync:.4} churn_users={changed} churn_s={churn:.4} churn_changes={} peak_rss_mb={rss:.1}",
         users.len(),
         r3.run.changes
     );
