@@ -164,10 +164,12 @@ impl Store for PostgresStore {
         zone: lpgate_domain::AccountZone,
         now: DateTime<Utc>,
     ) -> StoreResult<lpgate_store::BaselineWriter> {
-        let (sender, rx) = std::sync::mpsc::channel();
+        let (sender, rx) = lpgate_store::baseline_channel();
         let (done_tx, done) = tokio::sync::oneshot::channel();
         let (forward, messages) = tokio::sync::mpsc::unbounded_channel();
         // The writer's channel is a blocking one: a thread hands its messages to the task.
+        // The hand-over is unbounded: the task runs on the runtime whose thread a full
+        // bounded queue would block (a current-thread runtime would never run it again).
         tokio::task::spawn_blocking(move || {
             while let Ok(m) = rx.recv() {
                 if forward.send(m).is_err() {

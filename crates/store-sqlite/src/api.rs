@@ -164,7 +164,7 @@ impl Store for SqliteStore {
         zone: lpgate_domain::AccountZone,
         now: DateTime<Utc>,
     ) -> StoreResult<lpgate_store::BaselineWriter> {
-        let (sender, rx) = std::sync::mpsc::channel();
+        let (sender, rx) = lpgate_store::baseline_channel();
         let (done_tx, done) = tokio::sync::oneshot::channel();
         let store = self.clone();
         tokio::task::spawn_blocking(move || {

@@ -172,38 +172,56 @@ pub enum BaselineMsg {
     Finish(Box<SyncWrite>),
 }
 
+/// How many messages (pages of users, the folders, the events) may wait for a first
+/// snapshot's writer. LastPass's pages arrive faster than one SQLite writer takes them, and an
+/// unbounded queue held up to half of a 100,000-user company at once (peak memory 200 to
+/// 280 MB from run to run); with the queue full the fetch waits, and the sync takes as long
+/// as the writer did anyway.
+pub const BASELINE_BACKLOG: usize = 4;
+
+/// The channel a backend's first-snapshot writer reads: bounded at [`BASELINE_BACKLOG`].
+/// Its receiving end must be drained by a thread of its own (never by a task of the runtime
+/// that sends: a full queue blocks the sender's thread).
+pub fn baseline_channel() -> (
+    std::sync::mpsc::SyncSender<BaselineMsg>,
+    std::sync::mpsc::Receiver<BaselineMsg>,
+) {
+    std::sync::mpsc::sync_channel(BASELINE_BACKLOG)
+}
+
 /// The first snapshot of an account, written while it is still being read: users go into an
 /// open transaction page by page, and [`BaselineWriter::finish`] adds the rest and commits.
 /// Dropping the writer without finishing rolls everything back.
 pub struct BaselineWriter {
-    sender: std::sync::mpsc::Sender<BaselineMsg>,
+    sender: std::sync::mpsc::SyncSender<BaselineMsg>,
     done: tokio::sync::oneshot::Receiver<crate::StoreResult<SyncRunRow>>,
 }
 
 impl BaselineWriter {
-    /// Wraps a backend's channel pair.
+    /// Wraps a backend's channel pair (see [`baseline_channel`]).
     pub fn new(
-        sender: std::sync::mpsc::Sender<BaselineMsg>,
+        sender: std::sync::mpsc::SyncSender<BaselineMsg>,
         done: tokio::sync::oneshot::Receiver<crate::StoreResult<SyncRunRow>>,
     ) -> Self {
         BaselineWriter { sender, done }
     }
 
-    /// Queues users for writing; never blocks. `false` when the writer has stopped (its error
-    /// comes from `finish`).
+    /// Queues users for writing; blocks the calling thread only while [`BASELINE_BACKLOG`]
+    /// messages wait (for as long as the writer takes to write one). `false` when the writer
+    /// has stopped (its error comes from `finish`).
     pub fn add_users(&self, batch: Vec<Fingerprinted<UserRecord>>) -> bool {
         self.sender.send(BaselineMsg::Users(batch)).is_ok()
     }
 
     /// Queues the shared folders (sent once, as soon as they are read, so the writer takes
     /// them while users are still paging); `SyncWrite::upsert_folders` of `finish` must then
-    /// be empty. Never blocks.
+    /// be empty. Blocks like [`BaselineWriter::add_users`].
     pub fn add_folders(&self, folders: Vec<Fingerprinted<FolderRecord>>) -> bool {
         self.sender.send(BaselineMsg::Folders(folders)).is_ok()
     }
 
     /// Queues the events read (sent once, like folders); `SyncWrite::events` of `finish` must
-    /// then be empty. Never blocks.
+    /// then be empty. Blocks like [`BaselineWriter::add_users`].
     pub fn add_events(&self, events: Vec<EventRecord>) -> bool {
         self.sender.send(BaselineMsg::Events(events)).is_ok()
     }
