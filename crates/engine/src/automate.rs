@@ -109,6 +109,10 @@ pub struct AutomationEnv<'a> {
 }
 
 /// Runs the automations on one account after its rules ran.
+///
+/// Holds the account's automations lock throughout: a worker sharing the store that is
+/// running them already makes each automation here report itself skipped, instead of a
+/// second plan being made from the same findings.
 pub async fn run_automations<S: Store>(
     store: &S,
     client: &Client,
@@ -117,6 +121,22 @@ pub async fn run_automations<S: Store>(
     env: &AutomationEnv<'_>,
     now: &(impl Fn() -> DateTime<Utc> + Sync),
 ) -> Result<Vec<AutomationOutcome>, ActError> {
+    let _lock = match store.try_lock_automations(account.id).await {
+        Ok(lock) => lock,
+        Err(lpgate_store::StoreError::Busy(message)) => {
+            return Ok(automations
+                .iter()
+                .map(|a| AutomationOutcome {
+                    name: a.name.clone(),
+                    plan: None,
+                    state: None,
+                    applied: 0,
+                    note: format!("skipped: {message}"),
+                })
+                .collect());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let mut out = Vec::new();
     for a in automations {
         let Ok(kind) = lpgate_domain::ActionKind::parse(&a.action) else {

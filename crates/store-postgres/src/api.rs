@@ -92,7 +92,23 @@ impl Store for PostgresStore {
     }
 
     async fn try_lock_account(&self, account: AccountId) -> StoreResult<Box<dyn AccountLock>> {
-        lock::try_lock(&self.inner.config, &self.inner.releasing, account).await
+        lock::try_lock(
+            &self.inner.config,
+            &self.inner.releasing,
+            account,
+            lock::Kind::Sync,
+        )
+        .await
+    }
+
+    async fn try_lock_automations(&self, account: AccountId) -> StoreResult<Box<dyn AccountLock>> {
+        lock::try_lock(
+            &self.inner.config,
+            &self.inner.releasing,
+            account,
+            lock::Kind::Automations,
+        )
+        .await
     }
 
     async fn begin_run(&self, account: AccountId, now: DateTime<Utc>) -> StoreResult<RunId> {

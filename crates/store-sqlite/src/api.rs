@@ -78,10 +78,20 @@ impl Store for SqliteStore {
 
     async fn try_lock_account(&self, account: AccountId) -> StoreResult<Box<dyn AccountLock>> {
         let path = self.path().to_path_buf();
-        tokio::task::spawn_blocking(move || lock::try_lock(path, account))
+        tokio::task::spawn_blocking(move || lock::try_lock(path, account, lock::Kind::Sync))
             .await
             .map_err(|e| lpgate_store::StoreError::Backend {
                 context: "sync lock",
+                message: e.to_string(),
+            })?
+    }
+
+    async fn try_lock_automations(&self, account: AccountId) -> StoreResult<Box<dyn AccountLock>> {
+        let path = self.path().to_path_buf();
+        tokio::task::spawn_blocking(move || lock::try_lock(path, account, lock::Kind::Automations))
+            .await
+            .map_err(|e| lpgate_store::StoreError::Backend {
+                context: "automations lock",
                 message: e.to_string(),
             })?
     }

@@ -1,5 +1,6 @@
-//! Per-account sync locks: advisory file locks beside the database. The kernel releases them
-//! when the holder exits, however it exits, so a SIGKILLed sync never blocks the next one.
+//! Per-account locks (a sync's, the automations'): advisory file locks beside the database.
+//! The kernel releases them when the holder exits, however it exits, so a SIGKILLed sync
+//! never blocks the next one.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::PathBuf;
@@ -13,8 +14,35 @@ struct FileLock {
 
 impl AccountLock for FileLock {}
 
-/// Takes the lock for `account` next to the database at `db`, without waiting.
-pub fn try_lock(db: PathBuf, account: AccountId) -> StoreResult<Box<dyn AccountLock>> {
+/// Which of an account's locks.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// A sync's (and a plan's apply).
+    Sync,
+    /// The automations'.
+    Automations,
+}
+
+impl Kind {
+    fn file(self, account: AccountId) -> String {
+        match self {
+            Kind::Sync => format!("account-{}.lock", account.0),
+            Kind::Automations => format!("automations-{}.lock", account.0),
+        }
+    }
+
+    fn busy(self) -> &'static str {
+        match self {
+            Kind::Sync => "another sync of this account is running; it was not started twice",
+            Kind::Automations => {
+                "another process is running this account's automations; they were not run twice"
+            }
+        }
+    }
+}
+
+/// Takes the `kind` lock for `account` next to the database at `db`, without waiting.
+pub fn try_lock(db: PathBuf, account: AccountId, kind: Kind) -> StoreResult<Box<dyn AccountLock>> {
     let mut dir = db.clone().into_os_string();
     dir.push(".locks");
     let dir = PathBuf::from(dir);
@@ -22,7 +50,7 @@ pub fn try_lock(db: PathBuf, account: AccountId) -> StoreResult<Box<dyn AccountL
         context: "sync lock",
         message: format!("{}: {e}", dir.display()),
     })?;
-    let path = dir.join(format!("account-{}.lock", account.0));
+    let path = dir.join(kind.file(account));
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -34,9 +62,7 @@ pub fn try_lock(db: PathBuf, account: AccountId) -> StoreResult<Box<dyn AccountL
         })?;
     match file.try_lock() {
         Ok(()) => Ok(Box::new(FileLock { _file: file })),
-        Err(TryLockError::WouldBlock) => Err(StoreError::Busy(
-            "another sync of this account is running; it was not started twice".to_string(),
-        )),
+        Err(TryLockError::WouldBlock) => Err(StoreError::Busy(kind.busy().to_string())),
         Err(TryLockError::Error(e)) => Err(StoreError::Backend {
             context: "sync lock",
             message: format!("{}: {e}", path.display()),

@@ -253,7 +253,39 @@ async fn data_version_moves_with_every_commit_from_any_handle<S: TestStore>() {
     assert_ne!(store.data_version().unwrap(), before);
 }
 
+/// The automations lock is one holder's across store handles (processes, workers), is
+/// independent of the sync lock (applying a plan takes that one), and is free again once
+/// dropped.
+async fn the_automations_lock_has_one_holder_beside_the_sync_lock<S: TestStore>() {
+    let Some((fresh, one, a)) = store_with_account::<S>().await else {
+        return;
+    };
+    let two = S::open_at(&fresh.location).await;
+    let held = one.try_lock_automations(a.id).await.unwrap();
+    match two.try_lock_automations(a.id).await {
+        Err(StoreError::Busy(message)) => {
+            assert!(message.contains("automations"), "{message}")
+        }
+        other => panic!("a second holder: {:?}", other.map(|_| ())),
+    }
+    // Applying a plan takes the sync lock while the automations lock is held.
+    let sync = two.try_lock_account(a.id).await.unwrap();
+    drop(sync);
+    drop(held);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match two.try_lock_automations(a.id).await {
+            Ok(_) => break,
+            Err(StoreError::Busy(_)) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
 both!(
+    the_automations_lock_has_one_holder_beside_the_sync_lock,
     identical_events_are_kept_and_rereads_add_nothing,
     accounts_conflicts_and_not_found,
     reopening_migrates_once_and_keeps_data,

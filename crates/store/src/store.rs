@@ -76,6 +76,14 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         account: AccountId,
     ) -> impl Future<Output = StoreResult<Box<dyn AccountLock>>> + Send;
+    /// Takes the account's automations lock without waiting; `Busy` if another process (a
+    /// worker sharing the store) is running the account's automations. Held from reading
+    /// the waiting plans to applying the new one, it keeps two workers from making plans
+    /// from the same findings. Separate from the sync lock, which applying a plan takes.
+    fn try_lock_automations(
+        &self,
+        account: AccountId,
+    ) -> impl Future<Output = StoreResult<Box<dyn AccountLock>>> + Send;
     /// Records the start of a run (and marks runs left `running` by a dead process as
     /// interrupted). Call with the lock held.
     fn begin_run(

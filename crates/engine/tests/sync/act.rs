@@ -1103,7 +1103,62 @@ async fn a_provision_whose_reply_was_lost_is_confirmed_and_recorded_done<S: Test
     assert!(lastpass(&b, &other).await.is_none());
 }
 
+/// Two workers sharing a store never make plans from the same findings at once: while one
+/// holds the account's automations lock, the other's automations report themselves skipped
+/// and make no plan; once it is free they run.
+async fn automations_run_in_one_worker_at_a_time<S: TestStore>() {
+    use lpgate_engine::automate::{Automation, AutomationEnv, run_automations};
+    use lpgate_engine::rules::{self, RuleConfig};
+    let Some(b) = synced::<S>(80, 21).await else {
+        return;
+    };
+    let config = RuleConfig::default();
+    let routing = Routing::default();
+    rules::check_account(&b.store, b.account.id, "acme", &config, &routing, t(1, 1))
+        .await
+        .unwrap();
+    let automations = [Automation {
+        name: "sweep".into(),
+        rule: "inactive-user".into(),
+        action: "require-password-change".into(),
+        group: None,
+        auto_apply: false,
+        exclude: Vec::new(),
+    }];
+    let policy = policy();
+    let env = AutomationEnv {
+        limits: SafetyLimits::default(),
+        exclude: &[],
+        policy: &policy,
+        routing: &routing,
+    };
+    let run = || {
+        run_automations(&b.store, &b.client, &b.account, &automations, &env, &|| {
+            t(1, 2)
+        })
+    };
+    let other_worker = b.store.try_lock_automations(b.account.id).await.unwrap();
+    let skipped = run().await.unwrap();
+    assert_eq!(skipped.len(), 1);
+    assert!(skipped[0].note.starts_with("skipped: "), "{skipped:?}");
+    assert_eq!(skipped[0].plan, None);
+    assert!(b.store.list_plans(None, 10).await.unwrap().is_empty());
+    drop(other_worker);
+    let ran = loop {
+        let out = run().await.unwrap();
+        if !out[0].note.starts_with("skipped: ") {
+            break out;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await; // PostgreSQL unlocks on a task
+    };
+    let plan = ran[0].plan.expect("a plan from the open findings");
+    let plans = b.store.list_plans(None, 10).await.unwrap();
+    assert_eq!(plans.iter().map(|p| p.id).collect::<Vec<_>>(), vec![plan]);
+    assert_eq!(plans[0].source, "automation: sweep");
+}
+
 both!(
+    automations_run_in_one_worker_at_a_time,
     a_provision_whose_reply_was_lost_is_confirmed_and_recorded_done,
     every_action_has_its_effect_in_lastpass_and_in_the_store,
     no_ops_are_skipped_impossible_actions_refused_and_only_pending_items_sent,
