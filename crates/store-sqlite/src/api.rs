@@ -77,23 +77,11 @@ impl Store for SqliteStore {
     }
 
     async fn try_lock_account(&self, account: AccountId) -> StoreResult<Box<dyn AccountLock>> {
-        let path = self.path().to_path_buf();
-        tokio::task::spawn_blocking(move || lock::try_lock(path, account, lock::Kind::Sync))
-            .await
-            .map_err(|e| lpgate_store::StoreError::Backend {
-                context: "sync lock",
-                message: e.to_string(),
-            })?
+        lock::take(self.path().to_path_buf(), account, lock::Kind::Sync).await
     }
 
     async fn try_lock_automations(&self, account: AccountId) -> StoreResult<Box<dyn AccountLock>> {
-        let path = self.path().to_path_buf();
-        tokio::task::spawn_blocking(move || lock::try_lock(path, account, lock::Kind::Automations))
-            .await
-            .map_err(|e| lpgate_store::StoreError::Backend {
-                context: "automations lock",
-                message: e.to_string(),
-            })?
+        lock::take(self.path().to_path_buf(), account, lock::Kind::Automations).await
     }
 
     async fn begin_run(&self, account: AccountId, now: DateTime<Utc>) -> StoreResult<RunId> {

@@ -31,6 +31,13 @@ impl Kind {
         }
     }
 
+    fn context(self) -> &'static str {
+        match self {
+            Kind::Sync => "sync lock",
+            Kind::Automations => "automations lock",
+        }
+    }
+
     fn busy(self) -> &'static str {
         match self {
             Kind::Sync => "another sync of this account is running; it was not started twice",
@@ -41,13 +48,27 @@ impl Kind {
     }
 }
 
+/// [`try_lock`] off the async runtime's threads (it opens a file).
+pub async fn take(
+    db: PathBuf,
+    account: AccountId,
+    kind: Kind,
+) -> StoreResult<Box<dyn AccountLock>> {
+    tokio::task::spawn_blocking(move || try_lock(db, account, kind))
+        .await
+        .map_err(|e| StoreError::Backend {
+            context: kind.context(),
+            message: e.to_string(),
+        })?
+}
+
 /// Takes the `kind` lock for `account` next to the database at `db`, without waiting.
-pub fn try_lock(db: PathBuf, account: AccountId, kind: Kind) -> StoreResult<Box<dyn AccountLock>> {
+fn try_lock(db: PathBuf, account: AccountId, kind: Kind) -> StoreResult<Box<dyn AccountLock>> {
     let mut dir = db.clone().into_os_string();
     dir.push(".locks");
     let dir = PathBuf::from(dir);
     std::fs::create_dir_all(&dir).map_err(|e| StoreError::Backend {
-        context: "sync lock",
+        context: kind.context(),
         message: format!("{}: {e}", dir.display()),
     })?;
     let path = dir.join(kind.file(account));
@@ -57,14 +78,14 @@ pub fn try_lock(db: PathBuf, account: AccountId, kind: Kind) -> StoreResult<Box<
         .write(true)
         .open(&path)
         .map_err(|e| StoreError::Backend {
-            context: "sync lock",
+            context: kind.context(),
             message: format!("{}: {e}", path.display()),
         })?;
     match file.try_lock() {
         Ok(()) => Ok(Box::new(FileLock { _file: file })),
         Err(TryLockError::WouldBlock) => Err(StoreError::Busy(kind.busy().to_string())),
         Err(TryLockError::Error(e)) => Err(StoreError::Backend {
-            context: "sync lock",
+            context: kind.context(),
             message: format!("{}: {e}", path.display()),
         }),
     }
