@@ -383,11 +383,20 @@ impl PostgresStore {
             .await
             .map_err(backend(ctx))?;
         let timeout_ms = req.limits.timeout.as_millis().clamp(1, i32::MAX as u128);
+        // A query confined to one account reads a few thousand rows: starting parallel
+        // workers cost it more than they saved (a rule over 2,000 of 1,000,000 users: 73 ms
+        // with them, 27-40 ms without).
+        let parallel = if req.account.is_some() {
+            "SET LOCAL max_parallel_workers_per_gather = 0;"
+        } else {
+            ""
+        };
         let tx = conn.transaction().await.map_err(backend(ctx))?;
         tx.batch_execute(&format!(
             "SET TRANSACTION READ ONLY;
              SET LOCAL statement_timeout = {timeout_ms};
-             SET LOCAL search_path = lpgate_views, pg_catalog;"
+             SET LOCAL search_path = lpgate_views, pg_catalog;
+             {parallel}"
         ))
         .await
         .map_err(backend(ctx))?;

@@ -185,8 +185,15 @@ pub const CREATE: &str = concat!(
 
      CREATE OR REPLACE VIEW lpgate_views.memberships AS
      SELECT u.account_id, a.name AS account, u.email, m.group_name
-     FROM memberships m JOIN users u ON u.id = m.user_id
-          JOIN accounts a ON a.id = u.account_id WHERE ",
+     FROM users u JOIN accounts a ON a.id = u.account_id
+          CROSS JOIN LATERAL (SELECT mm.group_name FROM memberships mm
+                              WHERE mm.user_id = u.id OFFSET 0) m
+     WHERE ",
+    // Each user's memberships are read along the primary key (`OFFSET 0` keeps PostgreSQL
+    // from turning this into a join it plans blind: the scope is an array it cannot see
+    // into, so it hashed all 2,000,000 memberships of 500 accounts to answer one account's
+    // rule — 155-170 ms against 27-40 ms; an unscoped query over every account is ~30 %
+    // slower this way, 4.3-5.8 s against 3.7-4.3 s).
     scoped!("u.account_id"),
     ";
 
