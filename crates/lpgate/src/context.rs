@@ -80,16 +80,47 @@ impl std::fmt::Display for StoreUrl {
         match self {
             StoreUrl::Sqlite(p) => write!(f, "sqlite:{}", p.display()),
             // Never print a password.
-            StoreUrl::Postgres(u) => match (u.split_once("://"), u.rfind('@')) {
-                (Some((scheme, rest)), Some(at)) if rest.contains(':') && at > scheme.len() => {
-                    let user_end = rest.find(':').unwrap_or(0);
-                    let host = &u[at..];
-                    write!(f, "{scheme}://{}:***{host}", &rest[..user_end])
-                }
-                _ => f.write_str(u),
-            },
+            StoreUrl::Postgres(u) => f.write_str(&redact_postgres(u)),
         }
     }
+}
+
+/// A PostgreSQL URL with its password hidden, in the user information
+/// (`user:secret@host`) and in a `password=` query parameter.
+fn redact_postgres(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (head, query) = match rest.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (rest, None),
+    };
+    let mut out = format!("{scheme}://");
+    match head.rfind('@') {
+        Some(at) => {
+            match head[..at].split_once(':') {
+                Some((user, _)) => {
+                    out.push_str(user);
+                    out.push_str(":***");
+                }
+                None => out.push_str(&head[..at]),
+            }
+            out.push_str(&head[at..]);
+        }
+        None => out.push_str(head),
+    }
+    if let Some(query) = query {
+        out.push('?');
+        let params: Vec<String> = query
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => kv.to_string(),
+            })
+            .collect();
+        out.push_str(&params.join("&"));
+    }
+    out
 }
 
 /// A store the command line can open from a [`StoreUrl`]: commands are generic over it, and
@@ -184,4 +215,33 @@ pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
             .with_context(|| format!("Failed to restrict {}", dir.display()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_postgres;
+
+    #[test]
+    fn postgres_urls_print_without_their_password() {
+        for (url, shown) in [
+            (
+                "postgres://lpgate@127.0.0.1:5432/db",
+                "postgres://lpgate@127.0.0.1:5432/db",
+            ),
+            (
+                "postgres://lpgate:s3cr@t@db.example:5432/db",
+                "postgres://lpgate:***@db.example:5432/db",
+            ),
+            (
+                "postgresql://db.example/lpgate?user=lp&password=hunter2&sslmode=require",
+                "postgresql://db.example/lpgate?user=lp&password=***&sslmode=require",
+            ),
+            (
+                "postgres://db.example/lpgate",
+                "postgres://db.example/lpgate",
+            ),
+        ] {
+            assert_eq!(redact_postgres(url), shown, "{url}");
+        }
+    }
 }
