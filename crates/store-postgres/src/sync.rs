@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::pin::pin;
 
 use chrono::{DateTime, Utc};
+use futures_util::{StreamExt, TryStreamExt};
 use lpgate_domain::{
     AccountStatus, AccountZone, FolderMemberRecord, FolderRecord, UserRecord,
     fingerprint::Fingerprint,
@@ -643,19 +644,57 @@ async fn write_users(
         )
         .await?;
     let history = history_statement(tx).await?;
-    for v in users {
-        let u = &v.record;
-        tx.execute(&history, &[&acct, &u.email, &now]).await?;
-        let values = UserValues::new(v, zone);
-        let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(29);
-        params.extend(values.columns(&acct));
-        params.extend([&now as &(dyn ToSql + Sync), &values.search]);
-        let id: i64 = tx.query_one(&upsert, &params).await?.get(0);
-        tx.execute(&clear, &[&id]).await?;
-        tx.execute(&add, &[&id, &u.groups]).await?;
-    }
+    // Each user's four statements run in order, but up to `PIPELINED_USERS` users at once
+    // on the one connection (tokio-postgres pipelines them): one user after another, a
+    // resync with 1,000 changed users waited for 4,000 round trips (1.7-2.3 s, against
+    // SQLite's 0.8-0.9 s for the same resync).
+    let statements = UserStatements {
+        history,
+        upsert,
+        clear,
+        add,
+    };
+    // The futures are made up front (not in a stream's `map`, whose closure rustc cannot
+    // prove `Send` for every lifetime); each starts only when the stream polls it.
+    let writes: Vec<_> = users
+        .iter()
+        .map(|v| write_user(tx, &statements, v, (acct, zone, now)))
+        .collect();
+    futures_util::stream::iter(writes)
+        .buffer_unordered(PIPELINED_USERS)
+        .try_collect::<()>()
+        .await
+}
+
+/// The prepared statements of one user's write.
+struct UserStatements {
+    history: tokio_postgres::Statement,
+    upsert: tokio_postgres::Statement,
+    clear: tokio_postgres::Statement,
+    add: tokio_postgres::Statement,
+}
+
+/// One changed user: the previous version to history, the row, its memberships.
+async fn write_user(
+    tx: &Transaction<'_>,
+    s: &UserStatements,
+    v: &Fingerprinted<UserRecord>,
+    (acct, zone, now): (i64, AccountZone, &str),
+) -> Result<(), tokio_postgres::Error> {
+    let u = &v.record;
+    tx.execute(&s.history, &[&acct, &u.email, &now]).await?;
+    let values = UserValues::new(v, zone);
+    let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(29);
+    params.extend(values.columns(&acct));
+    params.extend([&now as &(dyn ToSql + Sync), &values.search]);
+    let id: i64 = tx.query_one(&s.upsert, &params).await?.get(0);
+    tx.execute(&s.clear, &[&id]).await?;
+    tx.execute(&s.add, &[&id, &u.groups]).await?;
     Ok(())
 }
+
+/// How many users' writes a sync keeps in flight on its connection.
+const PIPELINED_USERS: usize = 64;
 
 async fn deprovision(
     tx: &Transaction<'_>,
