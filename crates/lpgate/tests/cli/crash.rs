@@ -127,7 +127,7 @@ async fn sigkill_serve_during_syncs_applies_and_deliveries_loses_nothing() {
 
     use serde_json::{Value, json};
 
-    use crate::helpers::{CID, path};
+    use crate::helpers::CID;
     use crate::invariants::{self, Expected, Serve};
 
     let seed = std::env::var("LPGATE_CRASH_SEED")
@@ -148,19 +148,7 @@ async fn sigkill_serve_during_syncs_applies_and_deliveries_loses_nothing() {
     // A slow receiver: a delivery pass takes long enough to be cut.
     let hook = invariants::receiver(0, Duration::from_millis(60));
     invariants::add_webhook(&e, &hook.url);
-    let url = e.emu.base_url();
-    e.ok(&[
-        "account",
-        "add",
-        "acme",
-        "--cid",
-        &CID.to_string(),
-        "--provhash-file",
-        path(&e.hash_file()),
-        "--url",
-        &url,
-    ])
-    .await;
+    e.add_acme().await;
     e.ok(&["sync", "acme"]).await;
     let admin = e
         .ok(&["token", "create", "crash-admin", "--scope", "admin"])

@@ -90,6 +90,11 @@ impl Env {
     /// `init` and `account add acme` against the emulator.
     pub async fn linked(&self) {
         self.ok(&["init"]).await;
+        self.add_acme().await;
+    }
+
+    /// `account add acme` against the emulator (after `init`).
+    pub async fn add_acme(&self) {
         let url = self.emu.base_url();
         let hash = self.hash_file();
         self.ok(&[

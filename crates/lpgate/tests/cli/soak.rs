@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use lpgate_emulator::{FaultSpec, Latency, Rate};
 use serde_json::{Value, json};
 
-use crate::helpers::{CID, Env, HASH, env, path};
+use crate::helpers::{CID, Env, HASH, env};
 use crate::invariants::{self, Expected, Serve};
 
 /// What the load generator saw, shared by its tasks.
@@ -542,19 +542,7 @@ async fn soak_under_faults() {
     std::fs::write(&config, text).unwrap();
     let hook = invariants::receiver(13, Duration::ZERO);
     invariants::add_webhook(&e, &hook.url);
-    let url = e.emu.base_url();
-    e.ok(&[
-        "account",
-        "add",
-        "acme",
-        "--cid",
-        &CID.to_string(),
-        "--provhash-file",
-        path(&e.hash_file()),
-        "--url",
-        &url,
-    ])
-    .await;
+    e.add_acme().await;
     e.ok(&["sync", "acme"]).await;
     let admin = e
         .ok(&["token", "create", "soak-admin", "--scope", "admin"])
