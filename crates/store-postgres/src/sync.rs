@@ -461,7 +461,8 @@ async fn copy_users(
     }
     let ids: Vec<i64> = tx
         .query(
-            "SELECT nextval(pg_get_serial_sequence('users', 'id')) FROM generate_series(1, $1::int8)",
+            "SELECT nextval(q.s) FROM (SELECT pg_get_serial_sequence('users', 'id')::regclass AS s) q,
+                  generate_series(1, $1::int8)",
             &[&(users.len() as i64)],
         )
         .await?

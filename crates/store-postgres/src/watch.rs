@@ -20,28 +20,25 @@ pub async fn insert_notifications(
     if notes.is_empty() {
         return Ok(());
     }
-    let ins = tx
-        .prepare(
-            "INSERT INTO outbox (delivery_id, channel, event, account_id, payload, created_at,
-                                 state, next_attempt_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 'pending', $6)
-             ON CONFLICT (delivery_id) DO NOTHING",
-        )
-        .await?;
-    for n in notes {
-        tx.execute(
-            &ins,
-            &[
-                &n.delivery_id,
-                &n.channel,
-                &n.event,
-                &n.account.map(|a| a.0),
-                &n.payload.to_string(),
-                &now,
-            ],
-        )
-        .await?;
-    }
+    // One statement for the batch: a rule run can queue hundreds, and a round trip each
+    // was a large share of a worker's time on PostgreSQL. `ORDER BY n` keeps the outbox ids
+    // in the order given, which is the delivery order.
+    let ids: Vec<&str> = notes.iter().map(|n| n.delivery_id.as_str()).collect();
+    let channels: Vec<&str> = notes.iter().map(|n| n.channel.as_str()).collect();
+    let events: Vec<&str> = notes.iter().map(|n| n.event.as_str()).collect();
+    let accounts: Vec<Option<i64>> = notes.iter().map(|n| n.account.map(|a| a.0)).collect();
+    let payloads: Vec<String> = notes.iter().map(|n| n.payload.to_string()).collect();
+    tx.execute(
+        "INSERT INTO outbox (delivery_id, channel, event, account_id, payload, created_at,
+                             state, next_attempt_at)
+         SELECT d, c, e, a, p, $6, 'pending', $6
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[])
+              WITH ORDINALITY AS t(d, c, e, a, p, n)
+         ORDER BY n
+         ON CONFLICT (delivery_id) DO NOTHING",
+        &[&ids, &channels, &events, &accounts, &payloads, &now],
+    )
+    .await?;
     Ok(())
 }
 
@@ -111,28 +108,41 @@ pub async fn list_findings<C: GenericClient>(
 pub async fn write_findings(tx: &Transaction<'_>, w: &FindingsWrite) -> StoreResult<()> {
     let ctx = "write findings";
     let now = utc(w.now);
-    for f in &w.open {
+    // Each kind of change is one statement over arrays: a first sync's rules open hundreds
+    // of findings per account, and a round trip each cost more than the rules themselves.
+    if !w.open.is_empty() {
+        let rules: Vec<&str> = w.open.iter().map(|f| f.rule.as_str()).collect();
+        let severities: Vec<&str> = w.open.iter().map(|f| f.severity.as_str()).collect();
+        let keys: Vec<&str> = w.open.iter().map(|f| f.key.as_str()).collect();
+        let rows: Vec<String> = w.open.iter().map(|f| f.row.to_string()).collect();
         tx.execute(
             "INSERT INTO findings (account_id, rule, severity, key, row_json, opened_at, last_seen_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $6)
+             SELECT $1, r, s, k, j, $6, $6
+             FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])
+                  WITH ORDINALITY AS t(r, s, k, j, n)
+             ORDER BY n
              ON CONFLICT (account_id, rule, key) WHERE resolved_at IS NULL DO NOTHING",
-            &[&w.account.0, &f.rule, &f.severity, &f.key, &f.row.to_string(), &now],
+            &[&w.account.0, &rules, &severities, &keys, &rows, &now],
         )
         .await
         .map_err(backend(ctx))?;
     }
-    for (id, row) in &w.still_open {
+    if !w.still_open.is_empty() {
+        let ids: Vec<i64> = w.still_open.iter().map(|(id, _)| *id).collect();
+        let rows: Vec<String> = w.still_open.iter().map(|(_, r)| r.to_string()).collect();
         tx.execute(
-            "UPDATE findings SET last_seen_at = $2, row_json = $3 WHERE id = $1 AND resolved_at IS NULL",
-            &[id, &now, &row.to_string()],
+            "UPDATE findings f SET last_seen_at = $3, row_json = t.j
+             FROM unnest($1::int8[], $2::text[]) AS t(i, j)
+             WHERE f.id = t.i AND f.resolved_at IS NULL",
+            &[&ids, &rows, &now],
         )
         .await
         .map_err(backend(ctx))?;
     }
-    for id in &w.resolve {
+    if !w.resolve.is_empty() {
         tx.execute(
-            "UPDATE findings SET resolved_at = $2 WHERE id = $1 AND resolved_at IS NULL",
-            &[id, &now],
+            "UPDATE findings SET resolved_at = $2 WHERE id = ANY($1::int8[]) AND resolved_at IS NULL",
+            &[&w.resolve, &now],
         )
         .await
         .map_err(backend(ctx))?;

@@ -665,6 +665,24 @@ async fn findings_open_stay_and_resolve_across_syncs_with_notifications<S: TestS
         .unwrap();
     let f = all.iter().find(|f| f.key == target).unwrap();
     assert_eq!(f.resolved_at, Some(t(3, 0)));
+    // Every finding that still matches was seen again by this check.
+    let still = b
+        .store
+        .list_findings(FindingQuery {
+            before: None,
+            open_only: true,
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(!still.is_empty(), "other rules keep findings open");
+    assert!(
+        still
+            .iter()
+            .all(|f| f.last_seen_at == t(3, 0) && f.opened_at < t(3, 0)),
+        "{still:?}"
+    );
     assert!(b
         .store
         .list_deliveries(None, 100)
