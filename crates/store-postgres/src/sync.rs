@@ -449,6 +449,10 @@ const COPY_USER_TYPES: &[Type] = &[
 
 /// Inserts a batch of new users and their memberships with two binary COPYs, after taking
 /// their row ids from the table's sequence (in email order, as SQLite numbers them).
+///
+/// The sequence is named, not looked up: `pg_get_serial_sequence` was evaluated for every
+/// row and took about 4 % of PostgreSQL's time during a fleet's first syncs. `users_id_seq` is
+/// the name PostgreSQL gives the identity sequence of `users.id` (migration 1).
 async fn copy_users(
     tx: &Transaction<'_>,
     acct: i64,
@@ -461,8 +465,7 @@ async fn copy_users(
     }
     let ids: Vec<i64> = tx
         .query(
-            "SELECT nextval(q.s) FROM (SELECT pg_get_serial_sequence('users', 'id')::regclass AS s) q,
-                  generate_series(1, $1::int8)",
+            "SELECT nextval('users_id_seq') FROM generate_series(1, $1::int8)",
             &[&(users.len() as i64)],
         )
         .await?
