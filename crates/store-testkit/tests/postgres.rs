@@ -168,3 +168,202 @@ async fn a_sync_lock_is_held_across_processes_and_freed_when_dropped() {
         }
     }
 }
+
+/// A synced user with only what search reads set.
+fn user(email: &str, fullname: &str) -> lpgate_store::Fingerprinted<lpgate_domain::UserRecord> {
+    lpgate_store::Fingerprinted {
+        record: lpgate_domain::UserRecord {
+            email: email.into(),
+            lastpass_id: Some("1".into()),
+            fullname: fullname.into(),
+            status: lpgate_domain::AccountStatus::Active,
+            admin: false,
+            disabled: false,
+            never_logged_in: false,
+            invited_only: false,
+            mp_strength: None,
+            total_score: None,
+            created: None,
+            last_pw_change: None,
+            last_login: None,
+            duo_username: None,
+            multifactor: None,
+            linked: None,
+            password_reset_required: false,
+            sites: None,
+            notes: None,
+            formfills: None,
+            applications: None,
+            attachments: None,
+            groups: vec![],
+        },
+        fingerprint: 1,
+    }
+}
+
+/// Writes one sync of `users`, `groups` and `folders` (id, name) into the account.
+async fn sync(
+    store: &PostgresStore,
+    account: AccountId,
+    users: Vec<lpgate_store::Fingerprinted<lpgate_domain::UserRecord>>,
+    groups: &[&str],
+    folders: &[(&str, &str)],
+) {
+    let now = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+    let run = store.begin_run(account, now).await.unwrap();
+    store
+        .commit_sync(lpgate_store::SyncWrite {
+            account,
+            run,
+            now,
+            zone: lpgate_domain::AccountZone::default(),
+            upsert_users: users,
+            deprovision: vec![],
+            upsert_folders: folders
+                .iter()
+                .map(|(id, name)| lpgate_store::Fingerprinted {
+                    record: lpgate_domain::FolderRecord {
+                        id: (*id).into(),
+                        name: (*name).into(),
+                        deleted: false,
+                        score: None,
+                        members: vec![],
+                    },
+                    fingerprint: 1,
+                })
+                .collect(),
+            remove_folders: vec![],
+            groups: groups.iter().map(|g| (*g).to_string()).collect(),
+            events: vec![],
+            changes: vec![],
+            notifications: vec![],
+            users_fetched: 0,
+            folders_fetched: 0,
+            expired_passwords: None,
+        })
+        .await
+        .unwrap();
+}
+
+/// (kind, account, key) of each hit, in order.
+fn ranked(hits: &[lpgate_store::SearchHit]) -> Vec<(String, String, String)> {
+    hits.iter()
+        .map(|h| (h.kind.clone(), h.account.clone(), h.key.clone()))
+        .collect()
+}
+
+fn hit(kind: &str, account: &str, key: &str) -> (String, String, String) {
+    (kind.into(), account.into(), key.into())
+}
+
+// PostgreSQL ranks by tier and a fixed order (store-postgres/src/search.rs), reading users in
+// index order when that is enough. Each query below is shaped to answer from one of its three
+// reads: all matches at once, the first ones in index order, or every match ranked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_ranks_names_first_then_in_account_and_key_order() {
+    let Some((_url, store)) = fresh().await else {
+        return;
+    };
+    let a = store.add_account(account("a")).await.unwrap();
+    let b = store.add_account(account("b")).await.unwrap();
+    // In "a": twelve people named Jamie, and twelve whose address alone has "jam" and sorts
+    // before theirs.
+    let mut users: Vec<_> = (10..22)
+        .map(|i| user(&format!("jamie.doe{i}@a.io"), &format!("Jamie Doe{i}")))
+        .collect();
+    users.extend((10..22).map(|i| user(&format!("bo.jam{i}@a.io"), "Bo Lee")));
+    users.push(user("zed.quill@a.io", "Zed Quill"));
+    users.push(user("quill.zed@a.io", "Ann Quill"));
+    sync(
+        &store,
+        a.id,
+        users,
+        &["Jam Band"],
+        &[("77", "Jam sessions")],
+    )
+    .await;
+    sync(
+        &store,
+        b.id,
+        vec![
+            user("jamie.roe@b.io", "Jamie Roe"),
+            user("zed.quill@b.io", "Zed Quill"),
+        ],
+        &[],
+        &[],
+    )
+    .await;
+
+    // Every match fits the first read: names first (folder, group, then users by account
+    // and address), then the address-only match.
+    let hits = store.search("zed quill".into(), None, 20).await.unwrap();
+    assert_eq!(
+        ranked(&hits),
+        vec![
+            hit("user", "a", "zed.quill@a.io"),
+            hit("user", "b", "zed.quill@b.io"),
+            hit("user", "a", "quill.zed@a.io"),
+        ]
+    );
+    assert_eq!(hits[0].title, "Zed Quill");
+    assert_eq!(hits[0].detail, "active");
+    assert!(hits[0].rank < hits[2].rank, "lower rank is better");
+
+    // "doe": the first read in index order holds enough name matches.
+    let hits = store.search("doe".into(), None, 3).await.unwrap();
+    assert_eq!(
+        ranked(&hits),
+        vec![
+            hit("user", "a", "jamie.doe10@a.io"),
+            hit("user", "a", "jamie.doe11@a.io"),
+            hit("user", "a", "jamie.doe12@a.io"),
+        ]
+    );
+
+    // "jam": in index order the address-only matches (bo.jam…) come first and fill the first
+    // read, so every match is ranked: the folder and group, then the people named Jamie.
+    let hits = store.search("jam".into(), None, 5).await.unwrap();
+    assert_eq!(
+        ranked(&hits),
+        vec![
+            hit("folder", "a", "77"),
+            hit("group", "a", "Jam Band"),
+            hit("user", "a", "jamie.doe10@a.io"),
+            hit("user", "a", "jamie.doe11@a.io"),
+            hit("user", "a", "jamie.doe12@a.io"),
+        ]
+    );
+    assert_eq!(hits[0].detail, "0 members");
+    // Past the twelve Jamies of "a" and the one of "b" come the address-only matches.
+    let hits = store.search("jam".into(), None, 17).await.unwrap();
+    assert_eq!(
+        ranked(&hits[13..]),
+        vec![
+            hit("user", "a", "jamie.doe21@a.io"),
+            hit("user", "b", "jamie.roe@b.io"),
+            hit("user", "a", "bo.jam10@a.io"),
+            hit("user", "a", "bo.jam11@a.io"),
+        ]
+    );
+
+    // One account's hits only.
+    let hits = store
+        .search("jam".into(), Some("b".into()), 5)
+        .await
+        .unwrap();
+    assert_eq!(ranked(&hits), vec![hit("user", "b", "jamie.roe@b.io")]);
+    assert!(
+        store
+            .search("jam".into(), Some("nobody".into()), 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .search("jam".into(), None, 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

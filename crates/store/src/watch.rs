@@ -65,7 +65,8 @@ pub struct SearchHit {
     pub title: String,
     /// A user's status; a folder's or group's member count.
     pub detail: String,
-    /// Relevance (bm25; lower is better), for callers that merge results.
+    /// Relevance, lower is better, for callers that merge results: bm25 on SQLite, minus the
+    /// tier on PostgreSQL (docs/postgres.md, *Search*).
     pub rank: f64,
 }
 
