@@ -346,6 +346,27 @@ async fn search_ranks_names_first_then_in_account_and_key_order() {
         ]
     );
 
+    // More groups match than the first read takes (500): the key index is walked instead.
+    let c = store.add_account(account("c")).await.unwrap();
+    // Stored out of key order (the first hundred come in a later sync), so that the first
+    // read is not already the answer.
+    let teams: Vec<String> = (0..600).map(|i| format!("Team {i:03}")).collect();
+    let teams: Vec<&str> = teams.iter().map(String::as_str).collect();
+    sync(&store, c.id, vec![], &teams[100..], &[]).await;
+    sync(&store, c.id, vec![], &teams, &[]).await;
+    let hits = store.search("tea".into(), None, 3).await.unwrap();
+    assert_eq!(
+        ranked(&hits),
+        vec![
+            hit("group", "c", "Team 000"),
+            hit("group", "c", "Team 001"),
+            hit("group", "c", "Team 002"),
+        ]
+    );
+    let hits = store.search("team 59".into(), None, 20).await.unwrap();
+    assert_eq!(hits.len(), 10, "Team 590 to Team 599");
+    assert_eq!(hits[9].key, "Team 599");
+
     // One account's hits only.
     let hits = store
         .search("jam".into(), Some("b".into()), 5)
