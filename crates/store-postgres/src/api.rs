@@ -202,7 +202,17 @@ impl Store for PostgresStore {
                 read!(store, "read sync run", |c| sync::run_by_id(c, run.0))
             }
             .await;
+            let written = result.is_ok();
             let _ = done_tx.send(result);
+            if written {
+                // After the caller has its result: this is a first snapshot's last step.
+                let analyzed: StoreResult<()> =
+                    async { read!(store, "analyze users", |c| sync::analyze_users_if_unseen(c)) }
+                        .await;
+                if let Err(e) = analyzed {
+                    tracing::warn!(error = %e, "could not give PostgreSQL statistics on users");
+                }
+            }
         });
         Ok(lpgate_store::BaselineWriter::new(sender, done))
     }

@@ -406,6 +406,31 @@ pub async fn baseline(
     })
 }
 
+/// Has PostgreSQL gather statistics on `users` when it has none yet, after a first snapshot.
+///
+/// Without them, its estimate for a one-word search made it walk the whole (account, email)
+/// index for a word nobody has: 563 ms at 1,000,000 users, until autovacuum's first
+/// `ANALYZE`, up to a minute after a fleet's first syncs. Once there are statistics,
+/// autovacuum keeps them current, and this is one cheap read.
+pub async fn analyze_users_if_unseen<C: GenericClient>(c: &C) -> StoreResult<()> {
+    let ctx = "analyze users";
+    let seen: bool = c
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_stats WHERE schemaname = current_schema()
+                            AND tablename = 'users' AND attname = 'search')",
+            &[],
+        )
+        .await
+        .map_err(backend(ctx))?
+        .get(0);
+    if !seen {
+        c.batch_execute("ANALYZE users")
+            .await
+            .map_err(backend(ctx))?;
+    }
+    Ok(())
+}
+
 /// The `users` columns a COPY writes, in order.
 const COPY_USER_COLUMNS: &str = "id, account_id, email, lastpass_id, fullname, status, admin, disabled, \
     never_logged_in, invited_only, mp_strength, total_score, created_local, created_at, \

@@ -388,3 +388,70 @@ async fn search_ranks_names_first_then_in_account_and_key_order() {
             .is_empty()
     );
 }
+
+// A first snapshot leaves PostgreSQL with statistics on the users' search vectors (gathered
+// after the write, when there were none), so a search never plans blind until autovacuum.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_snapshot_gives_postgresql_statistics_on_users() {
+    let Some((url, store)) = fresh().await else {
+        return;
+    };
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let stats = || async {
+        client
+            .query_one(
+                "SELECT COUNT(*) FROM pg_stats WHERE tablename = 'users' AND attname = 'search'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
+    };
+    assert_eq!(stats().await, 0, "a new database has none");
+    let a = store.add_account(account("a")).await.unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+    let run = store.begin_run(a.id, now).await.unwrap();
+    let writer = store
+        .begin_baseline(a.id, lpgate_domain::AccountZone::default(), now)
+        .await
+        .unwrap();
+    assert!(
+        writer.add_users(
+            (0..50)
+                .map(|i| user(&format!("u{i}@a.io"), &format!("User {i}")))
+                .collect()
+        )
+    );
+    let run = writer
+        .finish(lpgate_store::SyncWrite {
+            account: a.id,
+            run,
+            now,
+            zone: lpgate_domain::AccountZone::default(),
+            upsert_users: vec![],
+            deprovision: vec![],
+            upsert_folders: vec![],
+            remove_folders: vec![],
+            groups: Default::default(),
+            events: vec![],
+            changes: vec![],
+            notifications: vec![],
+            users_fetched: 50,
+            folders_fetched: 0,
+            expired_passwords: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(run.users, 50);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while stats().await == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no statistics on users.search 20 s after a first snapshot"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
