@@ -6,9 +6,10 @@
 
 use std::time::Duration;
 
-use chrono::{TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use lpgate_store::{
     AccountEndpoint, AccountId, NewAccount, NewNotification, QueryRequest, Store, StoreError,
+    SyncWrite,
 };
 use lpgate_store_testkit::{PostgresStore, fresh_database, server_url};
 
@@ -201,6 +202,27 @@ fn user(email: &str, fullname: &str) -> lpgate_store::Fingerprinted<lpgate_domai
     }
 }
 
+/// A sync's write that changes nothing, to fill in.
+fn nothing(account: AccountId, run: lpgate_store::RunId, now: DateTime<Utc>) -> SyncWrite {
+    SyncWrite {
+        account,
+        run,
+        now,
+        zone: lpgate_domain::AccountZone::default(),
+        upsert_users: vec![],
+        deprovision: vec![],
+        upsert_folders: vec![],
+        remove_folders: vec![],
+        groups: Default::default(),
+        events: vec![],
+        changes: vec![],
+        notifications: vec![],
+        users_fetched: 0,
+        folders_fetched: 0,
+        expired_passwords: None,
+    }
+}
+
 /// Writes one sync of `users`, `groups` and `folders` (id, name) into the account.
 async fn sync(
     store: &PostgresStore,
@@ -212,13 +234,8 @@ async fn sync(
     let now = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
     let run = store.begin_run(account, now).await.unwrap();
     store
-        .commit_sync(lpgate_store::SyncWrite {
-            account,
-            run,
-            now,
-            zone: lpgate_domain::AccountZone::default(),
+        .commit_sync(SyncWrite {
             upsert_users: users,
-            deprovision: vec![],
             upsert_folders: folders
                 .iter()
                 .map(|(id, name)| lpgate_store::Fingerprinted {
@@ -232,14 +249,8 @@ async fn sync(
                     fingerprint: 1,
                 })
                 .collect(),
-            remove_folders: vec![],
             groups: groups.iter().map(|g| (*g).to_string()).collect(),
-            events: vec![],
-            changes: vec![],
-            notifications: vec![],
-            users_fetched: 0,
-            folders_fetched: 0,
-            expired_passwords: None,
+            ..nothing(account, run, now)
         })
         .await
         .unwrap();
@@ -426,22 +437,9 @@ async fn a_first_snapshot_gives_postgresql_statistics_on_users() {
         )
     );
     let run = writer
-        .finish(lpgate_store::SyncWrite {
-            account: a.id,
-            run,
-            now,
-            zone: lpgate_domain::AccountZone::default(),
-            upsert_users: vec![],
-            deprovision: vec![],
-            upsert_folders: vec![],
-            remove_folders: vec![],
-            groups: Default::default(),
-            events: vec![],
-            changes: vec![],
-            notifications: vec![],
+        .finish(SyncWrite {
             users_fetched: 50,
-            folders_fetched: 0,
-            expired_passwords: None,
+            ..nothing(a.id, run, now)
         })
         .await
         .unwrap();
