@@ -143,13 +143,16 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
+    /// Time allowed to open a connection unless set otherwise.
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
     /// A configuration with production defaults for the given account.
     pub fn new(base_url: BaseUrl, cid: Cid, provhash: ProvisioningHash) -> Self {
         ClientConfig {
             base_url,
             cid,
             provhash,
-            connect_timeout: Duration::from_secs(10),
+            connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
             request_timeout: Duration::from_secs(120),
             retry: RetryPolicy::default(),
             page_size: 2000,

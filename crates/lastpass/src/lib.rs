@@ -36,7 +36,7 @@ pub mod lenient;
 mod transport;
 pub mod types;
 
-pub use client::{Client, StreamedListing};
+pub use client::{Client, Connections, StreamedListing};
 pub use config::{BaseUrl, ClientConfig, Region, RetryPolicy};
 pub use credentials::{Cid, ProvisioningHash};
 pub use error::Error;

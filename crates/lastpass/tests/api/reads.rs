@@ -194,3 +194,32 @@ async fn expired_master_passwords_all_pages() {
         assert_eq!(u.username, e.user_name);
     }
 }
+
+// Clients over one pool of connections each read their own account (a worker's scheduled
+// syncs share one pool; see `Connections`).
+#[tokio::test]
+async fn clients_over_shared_connections_read_their_own_accounts() {
+    let (a, b) = (emulator(40, 3).await, emulator(25, 4).await);
+    let shared = lpgate_lastpass::Connections::new(
+        std::time::Duration::from_secs(5),
+        std::time::Duration::from_secs(10),
+    )
+    .unwrap();
+    for _ in 0..2 {
+        for emu in [&a, &b] {
+            let client =
+                lpgate_lastpass::Client::over(crate::helpers::config(&emu.base_url()), &shared)
+                    .unwrap();
+            let dir = client.get_user_data(UserFilter::All).await.unwrap();
+            let want: Vec<String> = emu
+                .emulator()
+                .view()
+                .users
+                .iter()
+                .map(|u| u.username.clone())
+                .collect();
+            let got: Vec<String> = dir.users.iter().map(|u| u.username.clone()).collect();
+            assert_eq!(got, want);
+        }
+    }
+}

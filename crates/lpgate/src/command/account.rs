@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use chrono::Utc;
 use lpgate_domain::AccountZone;
-use lpgate_lastpass::{BaseUrl, Cid, Client, ClientConfig, ProvisioningHash, Region};
+use lpgate_lastpass::{BaseUrl, Cid, Client, ClientConfig, Connections, ProvisioningHash, Region};
 use lpgate_store::{AccountEndpoint, AccountRow, NewAccount};
 use serde::Serialize;
 
@@ -91,6 +91,29 @@ fn check_name(name: &str) -> anyhow::Result<()> {
 
 /// The client for a stored account, with its hash unsealed.
 pub fn client_for<S: OpenStore>(ctx: &Ctx<S>, row: &AccountRow) -> anyhow::Result<Client> {
+    Ok(Client::new(config_for(ctx, row)?)?)
+}
+
+/// The client for a stored account over connections it shares with others (a worker's
+/// scheduled syncs; see [`lpgate_lastpass::Connections`]).
+pub fn client_over<S: OpenStore>(
+    ctx: &Ctx<S>,
+    row: &AccountRow,
+    connections: &Connections,
+) -> anyhow::Result<Client> {
+    Ok(Client::over(config_for(ctx, row)?, connections)?)
+}
+
+/// The connections [`client_over`] shares, with the timeouts [`client_for`] gives a client.
+pub fn connections<S: OpenStore>(ctx: &Ctx<S>) -> anyhow::Result<Connections> {
+    Ok(Connections::new(
+        ClientConfig::DEFAULT_CONNECT_TIMEOUT,
+        ctx.config.sync.request_timeout(),
+    )?)
+}
+
+/// A stored account's client settings, with its hash unsealed.
+fn config_for<S: OpenStore>(ctx: &Ctx<S>, row: &AccountRow) -> anyhow::Result<ClientConfig> {
     let hash = ctx
         .key
         .unseal(&row.provhash_sealed)
@@ -101,7 +124,7 @@ pub fn client_for<S: OpenStore>(ctx: &Ctx<S>, row: &AccountRow) -> anyhow::Resul
     };
     let mut config = ClientConfig::new(base, Cid::new(row.cid), hash);
     config.request_timeout = ctx.config.sync.request_timeout();
-    Ok(Client::new(config)?)
+    Ok(config)
 }
 
 async fn add<S: OpenStore>(ctx: &Ctx<S>, a: AccountAddArgs) -> anyhow::Result<()> {

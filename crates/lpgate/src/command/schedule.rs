@@ -24,10 +24,11 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use lpgate_domain::AccountZone;
 use lpgate_engine::{SyncOptions, rules, sync_account};
+use lpgate_lastpass::Connections;
 use lpgate_store::{AccountId, AccountRow};
 use tokio::sync::watch;
 
-use crate::command::account::client_for;
+use crate::command::account::{client_for, client_over, connections};
 use crate::command::notifications;
 use crate::context::{Ctx, OpenStore};
 
@@ -44,6 +45,16 @@ pub async fn run<S: OpenStore>(ctx: Arc<Ctx<S>>, mut stop: watch::Receiver<bool>
     } else {
         1
     };
+    // One pool of LastPass connections for every account this worker syncs (see
+    // `lpgate_lastpass::Connections`); without it, each sync builds a client of its own.
+    let connections = match connections(&ctx) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::warn!(error = %e, "scheduler: no shared LastPass connections; each sync opens its own");
+            None
+        }
+    };
+    let connections = connections.as_ref();
     let mut running: FuturesUnordered<InFlight<'_>> = FuturesUnordered::new();
     // Accounts this worker is syncing: never claimed again until their sync ends, even when
     // the sync outlasts its lease.
@@ -73,7 +84,7 @@ pub async fn run<S: OpenStore>(ctx: Arc<Ctx<S>>, mut stop: watch::Receiver<bool>
                     busy.insert(account.id);
                     let ctx = &ctx;
                     running.push(Box::pin(async move {
-                        sync_one(ctx, &account).await;
+                        sync_one(ctx, &account, connections).await;
                         if let Err(e) = ctx
                             .store
                             .set_next_due(account.id, Utc::now() + jittered(&account))
@@ -199,7 +210,11 @@ fn first_due(account: &AccountRow, now: DateTime<Utc>) -> DateTime<Utc> {
 
 /// One scheduled sync, then the account's rules. Failures are logged; the next attempt is an
 /// interval later.
-async fn sync_one<S: OpenStore>(ctx: &Ctx<S>, account: &AccountRow) {
+async fn sync_one<S: OpenStore>(
+    ctx: &Ctx<S>,
+    account: &AccountRow,
+    connections: Option<&Connections>,
+) {
     let routing = match ctx.config.notifications.routing() {
         Ok(r) => r,
         Err(e) => {
@@ -214,7 +229,11 @@ async fn sync_one<S: OpenStore>(ctx: &Ctx<S>, account: &AccountRow) {
         routing,
         ..SyncOptions::default()
     };
-    let client = match client_for(ctx, account) {
+    let client = match connections {
+        Some(c) => client_over(ctx, account, c),
+        None => client_for(ctx, account),
+    };
+    let client = match client {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(account = %account.name, error = %e, "scheduled sync: no client");
