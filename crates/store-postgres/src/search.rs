@@ -16,7 +16,8 @@ use std::cmp::Reverse;
 use std::collections::HashMap;
 
 use lpgate_store::{SearchHit, StoreError, StoreResult};
-use tokio_postgres::GenericClient;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{GenericClient, Row};
 
 use crate::backend;
 
@@ -136,6 +137,25 @@ fn scope(column: &str, account: Option<i64>, n: usize) -> String {
     }
 }
 
+/// Runs one search read: its parameters are `params`, then the row limit, then the account
+/// when `sql` was limited to one with [`scope`].
+async fn read<C: GenericClient>(
+    c: &C,
+    ctx: &'static str,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+    limit: usize,
+    account: Option<i64>,
+) -> StoreResult<Vec<Row>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut all: Vec<&(dyn ToSql + Sync)> = params.to_vec();
+    all.push(&limit);
+    if let Some(a) = &account {
+        all.push(a);
+    }
+    c.query(sql, &all).await.map_err(backend(ctx))
+}
+
 /// The best `limit` users, in rank order.
 ///
 /// First `WALK_PER_HIT × limit` matches are read in (account, email) order, which PostgreSQL
@@ -162,20 +182,22 @@ async fn users<C: GenericClient>(
             scope("u.account_id", account, 4)
         )
     };
-    let run = |sql: String, n: usize| async move {
-        let n = i64::try_from(n).unwrap_or(i64::MAX);
-        match account {
-            Some(a) => c.query(&sql, &[&q, &qa, &n, &a]).await,
-            None => c.query(&sql, &[&q, &qa, &n]).await,
-        }
-        .map_err(backend(ctx))
-    };
-    let rows = run(select("u.account_id, u.email"), walk).await?;
+    let params: [&(dyn ToSql + Sync); 2] = [&q, &qa];
+    let rows = read(
+        c,
+        ctx,
+        &select("u.account_id, u.email"),
+        &params,
+        walk,
+        account,
+    )
+    .await?;
     let in_name = rows.iter().filter(|r| r.get::<_, bool>(4)).count();
     let rows = if rows.len() < walk || in_name >= limit {
         rows
     } else {
-        run(select("in_name DESC, u.account_id, u.email"), limit).await?
+        let sql = select("in_name DESC, u.account_id, u.email");
+        read(c, ctx, &sql, &params, limit, account).await?
     };
     Ok(rows
         .iter()
@@ -249,34 +271,28 @@ async fn named_kind<C: GenericClient>(
     account: Option<i64>,
     limit: usize,
 ) -> StoreResult<Vec<Found>> {
+    let ctx = "search groups and folders";
     let (columns, table, key) = match kind {
         "group" => (
-            "g.account_id, g.name, g.name, NULL::int8",
-            "groups g",
-            "g.name",
+            "t.account_id, t.name, t.name, NULL::int8",
+            "groups",
+            "t.name",
         ),
-        _ => ("f.account_id, f.id, f.name, f.rid", "folders f", "f.id"),
+        _ => ("t.account_id, t.id, t.name, t.rid", "folders", "t.id"),
     };
-    let alias = &table[table.len() - 1..];
     let sql = |order: &str| {
         format!(
-            "SELECT {columns} FROM {table}
-             WHERE {alias}.search @@ to_tsquery('simple', $1){} {order} LIMIT $2",
-            scope(&format!("{alias}.account_id"), account, 3)
+            "SELECT {columns} FROM {table} t
+             WHERE t.search @@ to_tsquery('simple', $1){} {order} LIMIT $2",
+            scope("t.account_id", account, 3)
         )
     };
-    let run = |sql: String, n: usize| async move {
-        let n = i64::try_from(n).unwrap_or(i64::MAX);
-        match account {
-            Some(a) => c.query(&sql, &[&q, &n, &a]).await,
-            None => c.query(&sql, &[&q, &n]).await,
-        }
-        .map_err(backend("search groups and folders"))
-    };
+    let params: [&(dyn ToSql + Sync); 1] = [&q];
     let cap = NAMED_CAP.max(limit);
-    let mut rows = run(sql(""), cap).await?;
+    let mut rows = read(c, ctx, &sql(""), &params, cap, account).await?;
     if rows.len() >= cap {
-        rows = run(sql(&format!("ORDER BY {alias}.account_id, {key}")), limit).await?;
+        let sql = sql(&format!("ORDER BY t.account_id, {key}"));
+        rows = read(c, ctx, &sql, &params, limit, account).await?;
     }
     Ok(rows
         .iter()
