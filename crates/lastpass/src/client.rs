@@ -63,6 +63,27 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// A spawned page fetch that is aborted when dropped: a listing that fails on one page
+/// (or is itself dropped) stops the pages still in flight instead of leaving them running.
+struct PageTask(tokio::task::JoinHandle<Result<Page, Error>>);
+
+impl Drop for PageTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl std::future::Future for PageTask {
+    type Output = Result<Result<Page, Error>, tokio::task::JoinError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
+    }
+}
+
 /// A page request of `getuserdata`.
 #[derive(Serialize)]
 struct PageRequest<'a> {
@@ -281,13 +302,20 @@ impl Client {
         if let Some(total) = total
             && last_count >= size as usize
         {
-            // The first page says how many follow: fetch them concurrently, in order.
+            // The first page says how many follow: fetch them concurrently, in order. Each
+            // page is its own task, so the pages' JSON is decoded on every core at once
+            // rather than one after another in this task (decoding is most of a page's CPU).
             let pages = total.div_ceil(u64::from(size)).max(1);
             let mut fetched = stream::iter(1..pages)
-                .map(|i| self.user_page(filter, size, i))
+                .map(|i| {
+                    let client = self.clone();
+                    PageTask(tokio::spawn(async move {
+                        client.user_page(filter, size, i).await
+                    }))
+                })
                 .buffered(self.page_concurrency);
             while let Some(page) = fetched.next().await {
-                let page = page?;
+                let page = page.map_err(|e| self.page_task_failed(CMD, e))??;
                 totals_agree &= page.total == Some(total);
                 last_count = page.count;
                 acc.add(page.reply);
@@ -327,6 +355,20 @@ impl Client {
             });
         }
         Ok(expected)
+    }
+
+    /// A page task that did not finish: a panic goes on unwinding in the caller; a task
+    /// cancelled because the runtime is shutting down fails the listing.
+    fn page_task_failed(&self, command: &str, err: tokio::task::JoinError) -> Error {
+        match err.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(err) => Error::Transport {
+                command: command.to_string(),
+                endpoint: self.endpoint.clone(),
+                attempts: 1,
+                reason: format!("the page request was cancelled: {err}"),
+            },
+        }
     }
 
     async fn user_page(&self, filter: UserFilter, size: u32, index: u64) -> Result<Page, Error> {
