@@ -14,8 +14,9 @@
 #   rate: SQLite syncs one account at a time).
 #
 # A run's time is from the workers' start until every account has one succeeded sync run.
-# `lpgate bench search` measures search over the two-worker PostgreSQL store and over the
-# SQLite one (targets on PostgreSQL at 1,000,000 users: median < 20 ms, p99 < 100 ms).
+# `lpgate bench search` measures search over the two-worker PostgreSQL store, just after its
+# sync and again once autovacuum is done with it, and over the SQLite one (targets on
+# PostgreSQL at 1,000,000 users: median < 20 ms, p99 < 100 ms).
 #
 # Starts a private PostgreSQL cluster (scripts/pg-test-cluster) unless LPGATE_BENCH_POSTGRES
 # names a server. SYNC_CONCURRENCY sets `[serve] sync_concurrency` (default: the config's).
@@ -150,8 +151,20 @@ pg2=$(newdb "workers2_$$")
 prepare pg2 "$pg2"
 read -r t_pg2 _ < <(run pg2 "$pg2" 2)
 echo "PostgreSQL, two workers: $accounts accounts synced in $t_pg2 s" >&2
+# Search is measured twice: just after the sync, while autovacuum is still working through
+# the million new rows, and once no autovacuum runs on the database any more (at most 300 s
+# later), as a store that is searched between syncs is. The targets are for the second.
+search_pg_busy=$("$bin" --data-dir "$work/pg2" --store "$pg2" bench search)
+echo "postgres, just after the sync: $search_pg_busy"
+t_wait0=$EPOCHREALTIME
+for _ in $(seq 1 300); do
+  busy=$(psql "$pg2" -Atc "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker' AND datname = current_database()")
+  [ "$busy" = 0 ] && break
+  sleep 1
+done
+settle_s=$(python3 -c "print(f'{$EPOCHREALTIME - $t_wait0:.0f}')")
 search_pg=$("$bin" --data-dir "$work/pg2" --store "$pg2" bench search)
-echo "postgres: $search_pg"
+echo "postgres, settled ($settle_s s later): $search_pg"
 
 # SQLite syncs one account at a time: at most SQLITE_CAP seconds (default 120) of it, and
 # its rate is compared; its search runs over what it stored by then.
@@ -169,6 +182,7 @@ printf '  PostgreSQL, one worker:  %s s (target < 60)\n' "$t_pg1"
 printf '  PostgreSQL, two workers: %s s (target < 35)\n' "$t_pg2"
 printf '  SQLite, one worker (one sync at a time): %s accounts in %s s, %s accounts/s (PostgreSQL one worker: %s accounts/s)\n' \
   "$n_sqlite" "$t_sqlite" "$(python3 -c "print(f'{$n_sqlite / $t_sqlite:.1f}')")" "$(python3 -c "print(f'{$accounts / $t_pg1:.1f}')")"
-printf 'search over %s users: PostgreSQL median %s ms, p99 %s ms (targets < 20, < 100); SQLite over its %s users: median %s ms, p99 %s ms\n' \
+printf 'search over %s users: PostgreSQL median %s ms, p99 %s ms (targets < 20, < 100; just after the sync: %s ms, %s ms); SQLite over its %s users: median %s ms, p99 %s ms\n' \
   "$(get users "$search_pg")" "$(get search_median_ms "$search_pg")" "$(get search_p99_ms "$search_pg")" \
+  "$(get search_median_ms "$search_pg_busy")" "$(get search_p99_ms "$search_pg_busy")" \
   "$(get users "$search_sqlite")" "$(get search_median_ms "$search_sqlite")" "$(get search_p99_ms "$search_sqlite")"

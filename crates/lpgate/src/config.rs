@@ -35,9 +35,9 @@ max_body_bytes = 1048576
 header_timeout_secs = 10.0
 # ...and its body within this many seconds of the headers, or it gets 408 request_timeout.
 body_timeout_secs = 30.0
-# How many accounts the scheduler syncs at once in this process (1 to 16; PostgreSQL stores
-# only, SQLite syncs one at a time). A sync mostly waits on LastPass, so several in flight keep
-# one worker busy; each holds a database connection.
+# How many accounts the scheduler (and `lpgate sync`) syncs at once in this process (1 to 16;
+# PostgreSQL stores only, SQLite syncs one at a time). A sync mostly waits on LastPass, so
+# several in flight keep one worker busy; each holds a database connection.
 sync_concurrency = 6
 
 [query]
@@ -330,8 +330,8 @@ pub struct ServeConfig {
     pub header_timeout_secs: f64,
     /// Seconds a client may take to send a request's body.
     pub body_timeout_secs: f64,
-    /// Accounts the scheduler syncs at once in this process: a sync mostly waits on LastPass
-    /// (tens of milliseconds a call), so one at a time leaves a worker idle.
+    /// Accounts the scheduler (and `lpgate sync`) syncs at once in this process: a sync mostly
+    /// waits on LastPass (tens of milliseconds a call), so one at a time leaves a worker idle.
     pub sync_concurrency: usize,
 }
 

@@ -6,15 +6,17 @@ use std::time::Duration;
 
 use anyhow::bail;
 use chrono::Utc;
+use futures_util::{StreamExt, stream};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use lpgate_domain::AccountZone;
 use lpgate_engine::rules;
 use lpgate_engine::{SyncOptions, SyncReport, SyncStage, sync_account};
+use lpgate_lastpass::Connections;
 use lpgate_store::AccountRow;
 use serde::Serialize;
 
 use crate::cli::{GlobalArgs, SyncArgs};
-use crate::command::account::client_for;
+use crate::command::account::{client_for, client_over, connections};
 use crate::command::notifications;
 use crate::context::{Ctx, OpenStore};
 use crate::output;
@@ -35,7 +37,10 @@ struct SyncOut {
     error: Option<String>,
 }
 
-/// Syncs the named (or all enabled) accounts one after another.
+/// Syncs the named (or all enabled) accounts: on PostgreSQL up to `[serve] sync_concurrency`
+/// at once (an MSP's hundreds of accounts spend most of a sync waiting on LastPass), on SQLite
+/// one after another (its single writer would only make them wait for each other; see
+/// [`OpenStore::CONCURRENT_SYNCS`]). The summary keeps the order the accounts were given in.
 pub async fn run<S: OpenStore>(global: &GlobalArgs, args: SyncArgs) -> anyhow::Result<()> {
     let ctx = Ctx::<S>::open(global).await?;
     let accounts: Vec<AccountRow> = if args.all {
@@ -63,106 +68,32 @@ pub async fn run<S: OpenStore>(global: &GlobalArgs, args: SyncArgs) -> anyhow::R
         routing: ctx.config.notifications.routing()?,
         ..SyncOptions::default()
     };
-    let tty = std::io::stderr().is_terminal();
-    let multi = MultiProgress::new();
-    let mut results = Vec::new();
-    let mut failed = 0;
-    for account in &accounts {
-        let bar = if tty {
-            let b = multi.add(ProgressBar::new_spinner());
-            b.set_style(
-                ProgressStyle::with_template("{spinner} {prefix}: {msg} ({elapsed})")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            b.set_prefix(account.name.clone());
-            b.enable_steady_tick(Duration::from_millis(100));
-            Some(b)
-        } else {
+    let limit = if S::CONCURRENT_SYNCS {
+        ctx.config.serve.sync_concurrency.max(1)
+    } else {
+        1
+    };
+    // One pool of LastPass connections for every account of this run, as the scheduler does.
+    let shared = match connections(&ctx) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::warn!(error = %e, "sync: no shared LastPass connections; each account opens its own");
             None
-        };
-        let name = account.name.clone();
-        let stage = |s: SyncStage| {
-            let msg = match s {
-                SyncStage::Fetching => "fetching users, groups, shared folders and events",
-                SyncStage::Comparing => "comparing with the stored snapshot",
-                SyncStage::Writing => "writing",
-            };
-            match &bar {
-                Some(b) => b.set_message(msg),
-                None => eprintln!("{name}: {msg}"),
-            }
-        };
-        let outcome = match client_for(&ctx, account) {
-            Ok(client) => {
-                let zone = AccountZone::parse(&account.time_zone).unwrap_or_default();
-                sync_account(
-                    &ctx.store,
-                    &client,
-                    account,
-                    zone,
-                    &options,
-                    Utc::now,
-                    stage,
-                )
-                .await
-                .map_err(anyhow::Error::from)
-            }
-            Err(e) => Err(e),
-        };
-        if let Some(b) = &bar {
-            b.finish_and_clear();
         }
-        match outcome {
-            Ok(report) => {
-                eprintln!("{}", describe(&report));
-                results.push(out_of(&report));
-                // Rules run after every successful sync; their failure is reported but does
-                // not undo the sync.
-                match rules::check_account(
-                    &ctx.store,
-                    account.id,
-                    &account.name,
-                    &ctx.config.rules,
-                    &options.routing,
-                    Utc::now(),
-                )
-                .await
-                {
-                    Ok(f) => {
-                        eprintln!(
-                            "{}: findings: {} opened, {} still open, {} resolved",
-                            account.name, f.opened, f.still_open, f.resolved
-                        );
-                        if !ctx.config.automations.is_empty() {
-                            automate(&ctx, account, &options.routing).await;
-                        }
-                    }
-                    Err(e) => {
-                        failed += 1;
-                        eprintln!("{}: rules FAILED: {e}", account.name);
-                    }
-                }
-            }
-            Err(e) => {
-                failed += 1;
-                eprintln!("{}: FAILED: {e:#}", account.name);
-                results.push(SyncOut {
-                    account: account.name.clone(),
-                    outcome: "failed".into(),
-                    run_id: None,
-                    baseline: false,
-                    users: 0,
-                    groups: 0,
-                    folders: 0,
-                    events: 0,
-                    changes: 0,
-                    changes_by_kind: String::new(),
-                    seconds: 0.0,
-                    error: Some(format!("{e:#}")),
-                });
-            }
-        }
-    }
+    };
+    let run = Run {
+        ctx: &ctx,
+        options: &options,
+        connections: shared.as_ref(),
+        multi: std::io::stderr().is_terminal().then(MultiProgress::new),
+    };
+    let outcomes: Vec<(SyncOut, bool)> = stream::iter(&accounts)
+        .map(|account| run.account(account))
+        .buffered(limit)
+        .collect()
+        .await;
+    let failed = outcomes.iter().filter(|(_, ok)| !ok).count();
+    let results: Vec<SyncOut> = outcomes.into_iter().map(|(out, _)| out).collect();
     // What the syncs and rules queued goes out now; what cannot stays in the outbox.
     notifications::deliver_after_sync(&ctx, &options.routing, Duration::from_secs(30)).await;
     output::print(
@@ -177,6 +108,112 @@ pub async fn run<S: OpenStore>(global: &GlobalArgs, args: SyncArgs) -> anyhow::R
         bail!("{failed} of {} account(s) failed to sync", accounts.len());
     }
     Ok(())
+}
+
+/// What every account's sync in one `lpgate sync` shares.
+struct Run<'a, S: OpenStore> {
+    ctx: &'a Ctx<S>,
+    options: &'a SyncOptions,
+    connections: Option<&'a Connections>,
+    /// The progress bars, on a terminal; plain lines otherwise.
+    multi: Option<MultiProgress>,
+}
+
+impl<S: OpenStore> Run<'_, S> {
+    /// Syncs one account, then runs its rules and automations; its summary row, and whether
+    /// all of it succeeded.
+    async fn account(&self, account: &AccountRow) -> (SyncOut, bool) {
+        let ctx = self.ctx;
+        let options = self.options;
+        let bar = self.multi.as_ref().map(|multi| {
+            let b = multi.add(ProgressBar::new_spinner());
+            b.set_style(
+                ProgressStyle::with_template("{spinner} {prefix}: {msg} ({elapsed})")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            b.set_prefix(account.name.clone());
+            b.enable_steady_tick(Duration::from_millis(100));
+            b
+        });
+        let name = account.name.clone();
+        let stage = |s: SyncStage| {
+            let msg = match s {
+                SyncStage::Fetching => "fetching users, groups, shared folders and events",
+                SyncStage::Comparing => "comparing with the stored snapshot",
+                SyncStage::Writing => "writing",
+            };
+            match &bar {
+                Some(b) => b.set_message(msg),
+                None => eprintln!("{name}: {msg}"),
+            }
+        };
+        let client = match self.connections {
+            Some(shared) => client_over(ctx, account, shared),
+            None => client_for(ctx, account),
+        };
+        let outcome = match client {
+            Ok(client) => {
+                let zone = AccountZone::parse(&account.time_zone).unwrap_or_default();
+                sync_account(&ctx.store, &client, account, zone, options, Utc::now, stage)
+                    .await
+                    .map_err(anyhow::Error::from)
+            }
+            Err(e) => Err(e),
+        };
+        if let Some(b) = &bar {
+            b.finish_and_clear();
+        }
+        let report = match outcome {
+            Ok(report) => report,
+            Err(e) => {
+                eprintln!("{}: FAILED: {e:#}", account.name);
+                let out = SyncOut {
+                    account: account.name.clone(),
+                    outcome: "failed".into(),
+                    run_id: None,
+                    baseline: false,
+                    users: 0,
+                    groups: 0,
+                    folders: 0,
+                    events: 0,
+                    changes: 0,
+                    changes_by_kind: String::new(),
+                    seconds: 0.0,
+                    error: Some(format!("{e:#}")),
+                };
+                return (out, false);
+            }
+        };
+        eprintln!("{}", describe(&report));
+        // Rules run after every successful sync; their failure is reported but does not undo
+        // the sync.
+        let checked = rules::check_account(
+            &ctx.store,
+            account.id,
+            &account.name,
+            &ctx.config.rules,
+            &options.routing,
+            Utc::now(),
+        )
+        .await;
+        let ok = match checked {
+            Ok(f) => {
+                eprintln!(
+                    "{}: findings: {} opened, {} still open, {} resolved",
+                    account.name, f.opened, f.still_open, f.resolved
+                );
+                if !ctx.config.automations.is_empty() {
+                    automate(ctx, account, &options.routing).await;
+                }
+                true
+            }
+            Err(e) => {
+                eprintln!("{}: rules FAILED: {e}", account.name);
+                false
+            }
+        };
+        (out_of(&report), ok)
+    }
 }
 
 fn describe(report: &SyncReport) -> String {

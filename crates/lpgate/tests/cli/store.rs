@@ -387,3 +387,84 @@ async fn workers_sharing_a_postgres_store_sync_each_account_once() {
         }
     }
 }
+
+/// `lpgate sync --all` syncs several accounts at once on PostgreSQL and one after another on
+/// SQLite: with every LastPass call held for 1.2 s, the PostgreSQL runs overlap in time (each
+/// starts before any ends), and the SQLite runs do not.
+#[tokio::test]
+async fn lpgate_sync_runs_accounts_at_once_on_postgresql() {
+    use lpgate_emulator::{FaultSpec, Latency};
+    use std::time::Duration;
+
+    let Some(url) = database().await else {
+        return;
+    };
+    let e = env(5).await;
+    e.ok(&["init"]).await;
+    e.ok(&["--store", &url, "init"]).await;
+    let hash = e.hash_file();
+    let base = e.emu.base_url();
+    let cid = crate::helpers::CID.to_string();
+    let stores = [None, Some(url.as_str())];
+    for store in stores {
+        for name in ["client-a", "client-b", "client-c"] {
+            let mut args = store.map_or(vec![], |u| vec!["--store", u]);
+            args.extend([
+                "account",
+                "add",
+                name,
+                "--cid",
+                &cid,
+                "--provhash-file",
+                path(&hash),
+                "--url",
+                &base,
+                "--no-check",
+            ]);
+            e.ok(&args).await;
+        }
+    }
+    e.emu.emulator().set_faults(
+        None,
+        FaultSpec {
+            latency: Some(Latency::Fixed(Duration::from_millis(1200))),
+            ..FaultSpec::default()
+        },
+    );
+    for store in stores {
+        let with = |rest: &[&'static str]| {
+            let mut args = store.map_or(vec![], |u| vec!["--store", u]);
+            args.extend(rest);
+            args
+        };
+        let synced = e.json(&with(&["sync", "--all"])).await;
+        let names: Vec<&str> = synced
+            .iter()
+            .map(|r| r["account"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["client-a", "client-b", "client-c"], "{store:?}");
+        assert!(
+            synced.iter().all(|r| r["outcome"] == "succeeded"),
+            "{synced:?}"
+        );
+        let runs = e
+            .json(&with(&[
+                "query",
+                "SELECT account, started_at, finished_at FROM sync_runs ORDER BY started_at",
+            ]))
+            .await;
+        assert_eq!(runs.len(), 3, "{runs:?}");
+        let text = |r: &serde_json::Value, k: &str| r[k].as_str().unwrap().to_string();
+        let last_start = runs.iter().map(|r| text(r, "started_at")).max().unwrap();
+        let first_end = runs.iter().map(|r| text(r, "finished_at")).min().unwrap();
+        // Times are to the second; each sync waits at least 1.2 s on LastPass.
+        if store.is_some() {
+            assert!(
+                last_start < first_end,
+                "PostgreSQL runs did not overlap: {runs:?}"
+            );
+        } else {
+            assert!(last_start >= first_end, "SQLite runs overlapped: {runs:?}");
+        }
+    }
+}
