@@ -176,10 +176,17 @@ impl Store for SqliteStore {
                 if ok && let Err(e) = crate::search::ensure_ready(conn, account.0) {
                     tracing::warn!(error = %e, "building the search index failed; the next sync retries");
                 }
+                // The snapshot and its index fill the WAL: it is folded in while this task
+                // still holds the writer, so whoever waits for the writer next (`settled`,
+                // the account's next sync) finds it done instead of racing a checkpoint
+                // task for the writer and then waiting on it.
+                if ok {
+                    crate::checkpoint(conn);
+                }
                 Ok(ok)
             });
-            if matches!(result, Ok(true)) {
-                store.checkpoint_later();
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "the first snapshot's writer task failed");
             }
         });
         Ok(lpgate_store::BaselineWriter::new(sender, done))
@@ -596,5 +603,87 @@ impl Store for SqliteStore {
             scim::recent_removals(c, account, &actor, since)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use lpgate_store::{AccountEndpoint, Fingerprinted, NewAccount, Store, SyncWrite};
+
+    use crate::SqliteStore;
+
+    /// A first snapshot's WAL is folded into the database before the writer is free again:
+    /// whoever waits for the writer next (`settled`, the account's next sync) finds the
+    /// checkpoint done rather than racing a checkpoint task for the writer and then waiting
+    /// on it (the next sync of a 100,000-user account waited about 0.2 s).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_first_snapshot_is_checkpointed_before_the_writer_is_free() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("lpgate.sqlite"))
+            .await
+            .unwrap();
+        let now = chrono::Utc::now();
+        let account = store
+            .add_account(NewAccount {
+                name: "acme".into(),
+                cid: 1,
+                endpoint: AccountEndpoint::Region("us".into()),
+                provhash_sealed: vec![1],
+                time_zone: "UTC".into(),
+                sync_interval_secs: 900,
+                now,
+            })
+            .await
+            .unwrap();
+        let run = store.begin_run(account.id, now).await.unwrap();
+        let writer = store
+            .begin_baseline(account.id, lpgate_domain::AccountZone::default(), now)
+            .await
+            .unwrap();
+        let users: Vec<Fingerprinted<lpgate_domain::UserRecord>> = (0..5000)
+            .map(|i| {
+                let record: lpgate_domain::UserRecord = serde_json::from_value(serde_json::json!({
+                    "email": format!("user{i}@acme.io"), "lastpass_id": i.to_string(),
+                    "fullname": format!("User Number {i}"), "status": "Active", "admin": false,
+                    "disabled": false, "never_logged_in": false, "invited_only": false,
+                    "password_reset_required": false, "groups": ["Staff"],
+                }))
+                .unwrap();
+                Fingerprinted {
+                    fingerprint: record.fingerprint(),
+                    record,
+                }
+            })
+            .collect();
+        assert!(writer.add_users(users));
+        let done = writer
+            .finish(SyncWrite {
+                account: account.id,
+                run,
+                now,
+                zone: lpgate_domain::AccountZone::default(),
+                upsert_users: vec![],
+                deprovision: vec![],
+                upsert_folders: vec![],
+                remove_folders: vec![],
+                groups: Default::default(),
+                events: vec![],
+                changes: vec![],
+                notifications: vec![],
+                users_fetched: 5000,
+                folders_fetched: 0,
+                expired_passwords: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(done.users, 5000);
+        store.settled().await.unwrap();
+        assert_eq!(
+            store.wal_bytes(),
+            0,
+            "the WAL still held the first snapshot once the writer was free"
+        );
     }
 }

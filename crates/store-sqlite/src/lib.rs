@@ -69,6 +69,14 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
+/// Copies the WAL into the database file with the writer connection (see
+/// `checkpoint_later`); a failure is logged, and the next sync's checkpoint retries it.
+pub(crate) fn checkpoint(writer: &Connection) {
+    if let Err(e) = writer.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
+        tracing::warn!(error = %e, "WAL checkpoint failed; it is retried after the next sync");
+    }
+}
+
 pub(crate) fn backend(context: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
     move |e| StoreError::Backend {
         context,
@@ -200,10 +208,8 @@ impl SqliteStore {
     pub(crate) fn checkpoint_later(&self) {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
-            if let Ok(conn) = inner.writer.lock()
-                && let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
-            {
-                tracing::warn!(error = %e, "WAL checkpoint failed; it is retried after the next sync");
+            if let Ok(conn) = inner.writer.lock() {
+                checkpoint(&conn);
             }
         });
     }
