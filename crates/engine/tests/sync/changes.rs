@@ -175,6 +175,44 @@ async fn every_change_kind_is_recorded_once<S: TestStore>() {
     assert_eq!(got, want);
     assert_eq!(report.run.changes as usize, changes.len());
 
+    // Search follows the rename, and still finds by name the users whose other fields changed.
+    let found = |text: String| {
+        let store = &b.store;
+        async move {
+            store
+                .search(text, None, 1000)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|h| h.kind == "user")
+                .map(|h| (h.key, h.title))
+                .collect::<std::collections::BTreeMap<String, String>>()
+        }
+    };
+    let name_of = |email: &str| {
+        view.users
+            .iter()
+            .find(|u| u.username == email)
+            .unwrap()
+            .fullname
+            .clone()
+    };
+    let renamed = found("Renamed Person".into()).await;
+    assert_eq!(renamed[&active[4]], "Renamed Person");
+    let local = active[4].split('@').next().unwrap().to_string();
+    assert_eq!(
+        found(local).await[&active[4]],
+        "Renamed Person",
+        "the old name is gone"
+    );
+    for changed in [&active[0], &active[1], &active[3], &active[7]] {
+        assert_eq!(
+            found(name_of(changed)).await.get(changed.as_str()),
+            Some(&name_of(changed)),
+            "{changed} is no longer found by name"
+        );
+    }
+
     // A resync right after finds nothing new; the deprovisioned user is kept with that status.
     let again = b.sync_at(t(2, 2)).await.unwrap();
     assert_eq!(again.run.changes, 0, "{:?}", again.changes_by_kind);
