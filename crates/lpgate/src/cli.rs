@@ -277,7 +277,7 @@ pub struct SyncArgs {
     /// Accounts to sync.
     #[arg(required_unless_present = "all")]
     pub names: Vec<String>,
-    /// Sync every enabled account.
+    /// Sync every enabled account (on PostgreSQL up to `[serve] sync_concurrency` at once).
     #[arg(long, conflicts_with = "names")]
     pub all: bool,
     /// Accept a poll that would deprovision more users than the shrink limit allows.
