@@ -183,6 +183,16 @@ pub struct Ctx<S> {
 }
 
 impl<S: OpenStore> Ctx<S> {
+    /// How many accounts this process syncs at once: `[serve] sync_concurrency` on a store
+    /// that allows it ([`OpenStore::CONCURRENT_SYNCS`]), otherwise one.
+    pub fn sync_limit(&self) -> usize {
+        if S::CONCURRENT_SYNCS {
+            self.config.serve.sync_concurrency.max(1)
+        } else {
+            1
+        }
+    }
+
     /// Opens an initialised installation; says how to initialise one if it is not.
     pub async fn open(global: &GlobalArgs) -> anyhow::Result<Self> {
         let dir = data_dir(global)?;

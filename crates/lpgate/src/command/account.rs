@@ -94,22 +94,34 @@ pub fn client_for<S: OpenStore>(ctx: &Ctx<S>, row: &AccountRow) -> anyhow::Resul
     Ok(Client::new(config_for(ctx, row)?)?)
 }
 
-/// The client for a stored account over connections it shares with others (a worker's
-/// scheduled syncs; see [`lpgate_lastpass::Connections`]).
-pub fn client_over<S: OpenStore>(
+/// The client for a stored account over connections it shares with the other accounts of a
+/// worker's schedule or of one `lpgate sync` (see [`lpgate_lastpass::Connections`]); with
+/// none, a client of its own.
+pub fn client_via<S: OpenStore>(
     ctx: &Ctx<S>,
     row: &AccountRow,
-    connections: &Connections,
+    shared: Option<&Connections>,
 ) -> anyhow::Result<Client> {
-    Ok(Client::over(config_for(ctx, row)?, connections)?)
+    match shared {
+        Some(connections) => Ok(Client::over(config_for(ctx, row)?, connections)?),
+        None => client_for(ctx, row),
+    }
 }
 
-/// The connections [`client_over`] shares, with the timeouts [`client_for`] gives a client.
-pub fn connections<S: OpenStore>(ctx: &Ctx<S>) -> anyhow::Result<Connections> {
-    Ok(Connections::new(
+/// The connections [`client_via`] shares, with the timeouts [`client_for`] gives a client;
+/// `None` (logged, naming `who`) when they cannot be set up, and each account then opens its
+/// own.
+pub fn shared_connections<S: OpenStore>(ctx: &Ctx<S>, who: &str) -> Option<Connections> {
+    match Connections::new(
         ClientConfig::DEFAULT_CONNECT_TIMEOUT,
         ctx.config.sync.request_timeout(),
-    )?)
+    ) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::warn!(error = %e, "{who}: no shared LastPass connections; each account opens its own");
+            None
+        }
+    }
 }
 
 /// A stored account's client settings, with its hash unsealed.

@@ -28,7 +28,7 @@ use lpgate_lastpass::Connections;
 use lpgate_store::{AccountId, AccountRow};
 use tokio::sync::watch;
 
-use crate::command::account::{client_for, client_over, connections};
+use crate::command::account::{client_via, shared_connections};
 use crate::command::notifications;
 use crate::context::{Ctx, OpenStore};
 
@@ -40,20 +40,10 @@ type InFlight<'a> = Pin<Box<dyn Future<Output = AccountId> + 'a>>;
 
 /// Runs until `stop` turns true; syncs under way when it does are finished first.
 pub async fn run<S: OpenStore>(ctx: Arc<Ctx<S>>, mut stop: watch::Receiver<bool>) {
-    let limit = if S::CONCURRENT_SYNCS {
-        ctx.config.serve.sync_concurrency.max(1)
-    } else {
-        1
-    };
+    let limit = ctx.sync_limit();
     // One pool of LastPass connections for every account this worker syncs (see
     // `lpgate_lastpass::Connections`); without it, each sync builds a client of its own.
-    let connections = match connections(&ctx) {
-        Ok(c) => Some(c),
-        Err(e) => {
-            tracing::warn!(error = %e, "scheduler: no shared LastPass connections; each sync opens its own");
-            None
-        }
-    };
+    let connections = shared_connections(&ctx, "scheduler");
     let connections = connections.as_ref();
     let mut running: FuturesUnordered<InFlight<'_>> = FuturesUnordered::new();
     // Accounts this worker is syncing: never claimed again until their sync ends, even when
@@ -229,11 +219,7 @@ async fn sync_one<S: OpenStore>(
         routing,
         ..SyncOptions::default()
     };
-    let client = match connections {
-        Some(c) => client_over(ctx, account, c),
-        None => client_for(ctx, account),
-    };
-    let client = match client {
+    let client = match client_via(ctx, account, connections) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(account = %account.name, error = %e, "scheduled sync: no client");

@@ -16,7 +16,7 @@ use lpgate_store::AccountRow;
 use serde::Serialize;
 
 use crate::cli::{GlobalArgs, SyncArgs};
-use crate::command::account::{client_for, client_over, connections};
+use crate::command::account::{client_for, client_via, shared_connections};
 use crate::command::notifications;
 use crate::context::{Ctx, OpenStore};
 use crate::output;
@@ -68,19 +68,9 @@ pub async fn run<S: OpenStore>(global: &GlobalArgs, args: SyncArgs) -> anyhow::R
         routing: ctx.config.notifications.routing()?,
         ..SyncOptions::default()
     };
-    let limit = if S::CONCURRENT_SYNCS {
-        ctx.config.serve.sync_concurrency.max(1)
-    } else {
-        1
-    };
+    let limit = ctx.sync_limit();
     // One pool of LastPass connections for every account of this run, as the scheduler does.
-    let shared = match connections(&ctx) {
-        Ok(c) => Some(c),
-        Err(e) => {
-            tracing::warn!(error = %e, "sync: no shared LastPass connections; each account opens its own");
-            None
-        }
-    };
+    let shared = shared_connections(&ctx, "sync");
     let run = Run {
         ctx: &ctx,
         options: &options,
@@ -147,11 +137,7 @@ impl<S: OpenStore> Run<'_, S> {
                 None => eprintln!("{name}: {msg}"),
             }
         };
-        let client = match self.connections {
-            Some(shared) => client_over(ctx, account, shared),
-            None => client_for(ctx, account),
-        };
-        let outcome = match client {
+        let outcome = match client_via(ctx, account, self.connections) {
             Ok(client) => {
                 let zone = AccountZone::parse(&account.time_zone).unwrap_or_default();
                 sync_account(&ctx.store, &client, account, zone, options, Utc::now, stage)
