@@ -15,10 +15,6 @@ use clap::Parser;
 
 /// mimalloc instead of the system allocator: a sync allocates and frees millions of small
 /// strings (parsed users, SQL values), and glibc's malloc took a sixth of a first sync's CPU.
-/// Built without transparent huge pages (`no_thp`): mimalloc returns freed memory to the
-/// system and takes it back many times in a sync, and each time a huge page came back the
-/// kernel zeroed 2 MB — a sixth of a first sync's CPU. Without it the bench's three syncs
-/// used 12–15 % less CPU and 30 MB less peak memory.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
