@@ -104,21 +104,13 @@ pub async fn refresh_users<S: Store>(
         *changes_by_kind.entry(c.kind).or_insert(0) += 1;
     }
     let write = SyncWrite {
-        account: account.id,
-        run,
-        now,
-        zone,
         upsert_users: sort_by_email(upsert),
         deprovision: gone,
-        upsert_folders: Vec::new(),
-        remove_folders: Vec::new(),
         groups,
-        events: Vec::new(),
         notifications: routing.for_changes(account.id, name, &changes),
         changes,
         users_fetched: emails.len() as i64,
-        folders_fetched: 0,
-        expired_passwords: None,
+        ..SyncWrite::nothing(account.id, run, now, zone)
     };
     let run_row = match store.commit_sync(write).await {
         Ok(r) => r,

@@ -488,21 +488,11 @@ async fn baseline<S: Store>(
         tracing::warn!(account = %name, duplicates = ?duplicates, "LastPass listed some emails twice; kept the first");
     }
     let write = SyncWrite {
-        account: account.id,
-        run,
-        now: now(),
-        zone,
-        upsert_users: Vec::new(),
-        deprovision: Vec::new(),
-        upsert_folders: Vec::new(),
-        remove_folders: Vec::new(),
         groups,
-        events: Vec::new(),
-        changes: Vec::new(),
-        notifications: Vec::new(),
         users_fetched: listing.total as i64,
         folders_fetched: folders_fetched as i64,
         expired_passwords: expired,
+        ..SyncWrite::nothing(account.id, run, now(), zone)
     };
     let run_row = match writer.finish(write).await {
         Ok(r) => r,

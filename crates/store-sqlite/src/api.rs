@@ -660,21 +660,8 @@ mod tests {
         assert!(writer.add_users(users));
         let done = writer
             .finish(SyncWrite {
-                account: account.id,
-                run,
-                now,
-                zone: lpgate_domain::AccountZone::default(),
-                upsert_users: vec![],
-                deprovision: vec![],
-                upsert_folders: vec![],
-                remove_folders: vec![],
-                groups: Default::default(),
-                events: vec![],
-                changes: vec![],
-                notifications: vec![],
                 users_fetched: 5000,
-                folders_fetched: 0,
-                expired_passwords: None,
+                ..SyncWrite::nothing(account.id, run, now, lpgate_domain::AccountZone::default())
             })
             .await
             .unwrap();

@@ -42,21 +42,13 @@ fn write(
     events: Vec<EventRecord>,
 ) -> SyncWrite {
     SyncWrite {
-        account: account.id,
-        run,
-        now: Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap(),
-        zone: AccountZone::default(),
-        upsert_users: vec![],
-        deprovision: vec![],
-        upsert_folders: vec![],
-        remove_folders: vec![],
-        groups: Default::default(),
         events,
-        changes: vec![],
-        notifications: vec![],
-        users_fetched: 0,
-        folders_fetched: 0,
-        expired_passwords: None,
+        ..SyncWrite::nothing(
+            account.id,
+            run,
+            Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap(),
+            AccountZone::default(),
+        )
     }
 }
 

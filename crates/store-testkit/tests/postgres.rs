@@ -204,23 +204,7 @@ fn user(email: &str, fullname: &str) -> lpgate_store::Fingerprinted<lpgate_domai
 
 /// A sync's write that changes nothing, to fill in.
 fn nothing(account: AccountId, run: lpgate_store::RunId, now: DateTime<Utc>) -> SyncWrite {
-    SyncWrite {
-        account,
-        run,
-        now,
-        zone: lpgate_domain::AccountZone::default(),
-        upsert_users: vec![],
-        deprovision: vec![],
-        upsert_folders: vec![],
-        remove_folders: vec![],
-        groups: Default::default(),
-        events: vec![],
-        changes: vec![],
-        notifications: vec![],
-        users_fetched: 0,
-        folders_fetched: 0,
-        expired_passwords: None,
-    }
+    SyncWrite::nothing(account, run, now, lpgate_domain::AccountZone::default())
 }
 
 /// Writes one sync of `users`, `groups` and `folders` (id, name) into the account.

@@ -159,6 +159,30 @@ pub struct SyncWrite {
     pub expired_passwords: Option<Vec<crate::ExpiredPassword>>,
 }
 
+impl SyncWrite {
+    /// A write of `run` that changes nothing: the base a caller completes with `..`, so each
+    /// writer names only what it writes, and a new field gets its empty value here once.
+    pub fn nothing(account: AccountId, run: RunId, now: DateTime<Utc>, zone: AccountZone) -> Self {
+        SyncWrite {
+            account,
+            run,
+            now,
+            zone,
+            upsert_users: Vec::new(),
+            deprovision: Vec::new(),
+            upsert_folders: Vec::new(),
+            remove_folders: Vec::new(),
+            groups: BTreeSet::new(),
+            events: Vec::new(),
+            changes: Vec::new(),
+            notifications: Vec::new(),
+            users_fetched: 0,
+            folders_fetched: 0,
+            expired_passwords: None,
+        }
+    }
+}
+
 /// A message to a backend's baseline writer.
 #[derive(Debug)]
 pub enum BaselineMsg {
