@@ -246,20 +246,23 @@ pub async fn evaluate<S: Store>(
     now: DateTime<Utc>,
 ) -> Result<Vec<RuleMatches>, RuleError> {
     let params = config.params(now);
+    // One call for all the rules, so the store can run them in one sandbox session.
+    let requests = rules
+        .iter()
+        .map(|rule| QueryRequest {
+            sql: rule.sql.clone(),
+            params: params.clone(),
+            account,
+            limits: config.limits(),
+        })
+        .collect();
+    let results = store.query_all(requests).await.map_err(RuleError::Store)?;
     let mut out = Vec::with_capacity(rules.len());
-    for rule in rules {
-        let result = store
-            .query(QueryRequest {
-                sql: rule.sql.clone(),
-                params: params.clone(),
-                account,
-                limits: config.limits(),
-            })
-            .await
-            .map_err(|cause| RuleError::Query {
-                rule: rule.name.clone(),
-                cause,
-            })?;
+    for (rule, result) in rules.iter().zip(results) {
+        let result = result.map_err(|cause| RuleError::Query {
+            rule: rule.name.clone(),
+            cause,
+        })?;
         let key_idx: Vec<usize> =
             rule.key
                 .iter()
@@ -294,6 +297,13 @@ pub async fn evaluate<S: Store>(
             rule: rule.clone(),
             rows,
         });
+    }
+    // A rule without an answer would resolve its open findings: never let that pass.
+    if out.len() != rules.len() {
+        return Err(RuleError::Store(StoreError::Backend {
+            context: "evaluate rules",
+            message: format!("the store answered {} of {} rules", out.len(), rules.len()),
+        }));
     }
     Ok(out)
 }

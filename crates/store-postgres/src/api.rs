@@ -345,6 +345,13 @@ impl Store for PostgresStore {
         self.sandboxed(request).await
     }
 
+    async fn query_all(
+        &self,
+        requests: Vec<QueryRequest>,
+    ) -> StoreResult<Vec<StoreResult<QueryResult>>> {
+        self.sandboxed_all(requests).await
+    }
+
     async fn search(
         &self,
         text: String,

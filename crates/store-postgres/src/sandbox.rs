@@ -346,17 +346,88 @@ fn refused(e: &tokio_postgres::Error, timeout: Duration) -> StoreError {
     }
 }
 
+/// Most prepared statements one sandbox connection keeps. Rules are a few dozen statements
+/// run after every sync of every account; beyond this (ad-hoc queries), the cache starts over.
+const STATEMENT_CACHE: usize = 64;
+
+/// `SET LOCAL` statements for a sandbox transaction, ending with `SELECT pg_backend_pid()`
+/// so that one round trip both configures the session and names it for `sandbox_scope`.
+fn session_settings(scoped: bool) -> String {
+    // A query confined to one account reads a few thousand rows: starting parallel workers
+    // cost it more than they saved (a rule over 2,000 of 1,000,000 users: 73 ms with them,
+    // 27-40 ms without).
+    let parallel = if scoped {
+        "SET LOCAL max_parallel_workers_per_gather = 0;"
+    } else {
+        ""
+    };
+    // No JIT compilation: the planner cannot see which account the scope keeps, so its
+    // estimates are for every account's rows, and a rule's cost passed `jit_above_cost`
+    // (a `password-reset-pending` over one account of 2,000 users: 569 ms with JIT
+    // compiling it, 0.9 ms without). Queries here are short reads; compiling never pays.
+    // Custom plans only: statements are prepared once per connection (see `run`), and after
+    // five runs PostgreSQL would switch to a generic plan, in which a rule's
+    // `datetime(:now, '-90 days')` is no longer a constant but a function call per row
+    // (`inactive-user` took three times as long).
+    format!(
+        "SET TRANSACTION READ ONLY;
+         SET LOCAL search_path = lpgate_views, pg_catalog;
+         SET LOCAL jit = off;
+         SET LOCAL plan_cache_mode = force_custom_plan;
+         {parallel}
+         SELECT pg_backend_pid()"
+    )
+}
+
+/// A query that is not a read is refused before it reaches the database.
+fn check_read(sql: &str) -> StoreResult<()> {
+    let keyword = first_keyword(sql);
+    if matches!(keyword.as_str(), "SELECT" | "WITH" | "VALUES" | "TABLE") {
+        Ok(())
+    } else {
+        Err(StoreError::QueryRefused(
+            "not authorized: only read-only statements (SELECT, WITH … SELECT) over the \
+             documented views (see docs/query.md) are allowed"
+                .into(),
+        ))
+    }
+}
+
 impl PostgresStore {
     /// Runs one sandboxed query (see the module doc).
     pub(crate) async fn sandboxed(&self, req: QueryRequest) -> StoreResult<QueryResult> {
+        check_read(&req.sql)?;
+        let mut results = self.sandboxed_all(vec![req]).await?;
+        results.pop().unwrap_or_else(|| {
+            Err(StoreError::Backend {
+                context: "query",
+                message: "the query did not run".into(),
+            })
+        })
+    }
+
+    /// Runs queries one after another in one sandbox transaction, stopping at the first that
+    /// fails (see `Store::query_all`). Queries for different scopes run one session each.
+    pub(crate) async fn sandboxed_all(
+        &self,
+        reqs: Vec<QueryRequest>,
+    ) -> StoreResult<Vec<StoreResult<QueryResult>>> {
         let ctx = "query";
-        let keyword = first_keyword(&req.sql);
-        if !matches!(keyword.as_str(), "SELECT" | "WITH" | "VALUES" | "TABLE") {
-            return Err(StoreError::QueryRefused(
-                "not authorized: only read-only statements (SELECT, WITH … SELECT) over the \
-                 documented views (see docs/query.md) are allowed"
-                    .into(),
-            ));
+        let Some(first) = reqs.first() else {
+            return Ok(Vec::new());
+        };
+        let scope = first.account;
+        if reqs.iter().any(|r| r.account != scope) {
+            let mut out = Vec::with_capacity(reqs.len());
+            for req in reqs {
+                let result = Box::pin(self.sandboxed(req)).await;
+                let failed = result.is_err();
+                out.push(result);
+                if failed {
+                    break;
+                }
+            }
+            return Ok(out);
         }
         let mut conn = self
             .inner
@@ -367,53 +438,96 @@ impl PostgresStore {
                 context: ctx,
                 message: format!("cannot open a query-sandbox connection: {e}"),
             })?;
-        let pid: i32 = conn
-            .query_one("SELECT pg_backend_pid()", &[])
-            .await
-            .map_err(backend(ctx))?
-            .get(0);
+        let tx = conn.transaction().await.map_err(backend(ctx))?;
+        let pid = backend_pid(
+            &tx.simple_query(&session_settings(scope.is_some()))
+                .await
+                .map_err(backend(ctx))?,
+        )?;
+        // Under READ COMMITTED each statement below sees this scope, recorded after the
+        // transaction began.
         self.conn(ctx)
             .await?
             .execute(
                 "INSERT INTO sandbox_scope (pid, all_accounts, account_id) VALUES ($1, $2, $3)
                  ON CONFLICT (pid) DO UPDATE SET all_accounts = excluded.all_accounts,
                     account_id = excluded.account_id",
-                &[&pid, &req.account.is_none(), &req.account.map(|a| a.0)],
+                &[&pid, &scope.is_none(), &scope.map(|a| a.0)],
             )
             .await
             .map_err(backend(ctx))?;
-        let timeout_ms = req.limits.timeout.as_millis().clamp(1, i32::MAX as u128);
-        // A query confined to one account reads a few thousand rows: starting parallel
-        // workers cost it more than they saved (a rule over 2,000 of 1,000,000 users: 73 ms
-        // with them, 27-40 ms without).
-        let parallel = if req.account.is_some() {
-            "SET LOCAL max_parallel_workers_per_gather = 0;"
-        } else {
-            ""
-        };
-        let tx = conn.transaction().await.map_err(backend(ctx))?;
-        tx.batch_execute(&format!(
-            "SET TRANSACTION READ ONLY;
-             SET LOCAL statement_timeout = {timeout_ms};
-             SET LOCAL search_path = lpgate_views, pg_catalog;
-             {parallel}"
-        ))
-        .await
-        .map_err(backend(ctx))?;
-        let result = run(&tx, &req).await;
+        let mut out = Vec::with_capacity(reqs.len());
+        let mut timeout_set = None;
+        for req in &reqs {
+            let result = async {
+                check_read(&req.sql)?;
+                if timeout_set != Some(req.limits.timeout) {
+                    let ms = req.limits.timeout.as_millis().clamp(1, i32::MAX as u128);
+                    tx.batch_execute(&format!("SET LOCAL statement_timeout = {ms}"))
+                        .await
+                        .map_err(backend(ctx))?;
+                    timeout_set = Some(req.limits.timeout);
+                }
+                run(&tx, req).await
+            }
+            .await;
+            let failed = result.is_err();
+            out.push(result);
+            if failed {
+                break;
+            }
+        }
         let _ = tx.rollback().await;
-        result
+        Ok(out)
     }
+}
+
+/// The backend pid that `session_settings`' last statement returned.
+fn backend_pid(messages: &[tokio_postgres::SimpleQueryMessage]) -> StoreResult<i32> {
+    messages
+        .iter()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0)?.parse().ok(),
+            _ => None,
+        })
+        .ok_or_else(|| StoreError::Backend {
+            context: "query",
+            message: "the sandbox session did not report its backend pid".into(),
+        })
 }
 
 async fn run(
     tx: &deadpool_postgres::Transaction<'_>,
     req: &QueryRequest,
 ) -> StoreResult<QueryResult> {
-    use futures_util::StreamExt;
     let timeout = req.limits.timeout;
     let (sql, names) = number_params(&req.sql);
-    let stmt = tx.prepare(&sql).await.map_err(|e| refused(&e, timeout))?;
+    // Prepared once per connection: an account's rules run after every sync, and parsing
+    // and analysing their view-heavy SQL each time was a good part of their cost.
+    if tx.statement_cache.size() >= STATEMENT_CACHE {
+        tx.statement_cache.clear();
+    }
+    let stmt = tx
+        .prepare_cached(&sql)
+        .await
+        .map_err(|e| refused(&e, timeout))?;
+    let result = fetch(tx, req, &stmt, &names).await;
+    if result.is_err() {
+        // A statement whose plan no longer fits (a view replaced by a newer lpgate) is
+        // prepared again next time.
+        tx.statement_cache.remove(&sql, &[]);
+    }
+    result
+}
+
+async fn fetch(
+    tx: &deadpool_postgres::Transaction<'_>,
+    req: &QueryRequest,
+    stmt: &tokio_postgres::Statement,
+    names: &[String],
+) -> StoreResult<QueryResult> {
+    use futures_util::StreamExt;
+    let timeout = req.limits.timeout;
     let mut args: Vec<Box<dyn ToSql + Sync + Send>> = Vec::with_capacity(names.len());
     for (name, ty) in names.iter().zip(stmt.params()) {
         let Some((_, value)) = req.params.iter().find(|(p, _)| p == name) else {
@@ -431,7 +545,7 @@ async fn run(
     let width = columns.len();
     let params = args.iter().map(|b| b.as_ref() as &(dyn ToSql + Sync));
     let stream = tx
-        .query_raw(&stmt, params)
+        .query_raw(stmt, params)
         .await
         .map_err(|e| refused(&e, timeout))?;
     let mut stream = std::pin::pin!(stream);

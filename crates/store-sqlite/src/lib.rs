@@ -268,6 +268,21 @@ impl SqliteStore {
         &self,
         request: lpgate_store::QueryRequest,
     ) -> StoreResult<lpgate_store::QueryResult> {
+        let mut results = self.sandboxed_all(vec![request]).await?;
+        results.pop().unwrap_or_else(|| {
+            Err(StoreError::Backend {
+                context: "query",
+                message: "the query did not run".into(),
+            })
+        })
+    }
+
+    /// Runs queries one after another on one pooled query connection, in one blocking task,
+    /// stopping at the first that fails (see `Store::query_all`).
+    pub(crate) async fn sandboxed_all(
+        &self,
+        requests: Vec<lpgate_store::QueryRequest>,
+    ) -> StoreResult<Vec<StoreResult<lpgate_store::QueryResult>>> {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let pooled = inner.queriers.lock().ok().and_then(|mut p| p.pop());
@@ -276,13 +291,21 @@ impl SqliteStore {
                 None => sandbox::QueryConn::open(&inner.path)
                     .map_err(backend("open query connection"))?,
             };
-            let out = conn.run(&request);
+            let mut out = Vec::with_capacity(requests.len());
+            for request in &requests {
+                let result = conn.run(request);
+                let failed = result.is_err();
+                out.push(result);
+                if failed {
+                    break;
+                }
+            }
             if let Ok(mut pool) = inner.queriers.lock()
                 && pool.len() < 4
             {
                 pool.push(conn);
             }
-            out
+            Ok(out)
         })
         .await
         .map_err(|e| StoreError::Backend {

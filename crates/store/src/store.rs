@@ -237,6 +237,16 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// database engine itself.
     fn query(&self, request: QueryRequest)
     -> impl Future<Output = StoreResult<QueryResult>> + Send;
+    /// Runs several statements as [`Store::query`] would one after another, stopping at the
+    /// first that fails: the answer has one result per statement run, the last an error when
+    /// one failed. An account's rules are evaluated this way after every sync, so a backend
+    /// can run them in one sandbox session (on PostgreSQL one connection, scope and
+    /// transaction for all of them instead of seven round trips each). The outer error is
+    /// for the session itself (no connection, the scope could not be set).
+    fn query_all(
+        &self,
+        requests: Vec<QueryRequest>,
+    ) -> impl Future<Output = StoreResult<Vec<StoreResult<QueryResult>>>> + Send;
     /// Ranked free-text search over users, groups and shared folders; every word of `text`
     /// matches as a prefix.
     fn search(

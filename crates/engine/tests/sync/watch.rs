@@ -141,6 +141,87 @@ async fn runaway_queries_stop_at_their_limits<S: TestStore>() {
     assert_eq!(many.columns, vec!["x".to_string()]);
 }
 
+/// `query_all` (how an account's rules run after each sync): the answers in order, each
+/// query under its own limits and the account's scope, stopping at the first failure; the
+/// same statements run again on the connection that cached them.
+async fn several_queries_run_in_one_call_and_stop_at_the_first_failure<S: TestStore>() {
+    let Some(b) = synced::<S>(40, 24).await else {
+        return;
+    };
+    let scoped = |sql: &str, timeout_ms: u64| QueryRequest {
+        sql: sql.into(),
+        account: Some(b.account.id),
+        limits: QueryLimits {
+            timeout: Duration::from_millis(timeout_ms),
+            max_rows: 1000,
+        },
+        ..Default::default()
+    };
+    let users = count(&b, "SELECT COUNT(*) FROM users").await;
+    for round in 0..7 {
+        let answers = b
+            .store
+            .query_all(vec![
+                scoped("SELECT COUNT(*) FROM users", 5000),
+                scoped("SELECT COUNT(DISTINCT account_id) FROM memberships", 5000),
+                scoped(
+                    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c",
+                    200,
+                ),
+                scoped("SELECT COUNT(*) FROM users", 5000),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(answers.len(), 3, "round {round}: stops at the failure");
+        let first = answers[0].as_ref().unwrap();
+        assert_eq!(first.rows[0][0].as_i64(), Some(users), "round {round}");
+        let second = answers[1].as_ref().unwrap();
+        assert_eq!(second.rows[0][0].as_i64(), Some(1), "round {round}");
+        let err = answers[2].as_ref().unwrap_err();
+        assert!(
+            matches!(err, StoreError::QueryTimeout { secs } if (*secs - 0.2).abs() < 1e-9),
+            "round {round}: {err:?}"
+        );
+    }
+    // A refused statement fails in its place; queries of different scopes still answer.
+    let answers = b
+        .store
+        .query_all(vec![
+            q("SELECT COUNT(*) FROM users"),
+            scoped("DELETE FROM users", 5000),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        answers[0].as_ref().unwrap().rows[0][0].as_i64(),
+        Some(users)
+    );
+    assert!(
+        matches!(answers[1], Err(StoreError::QueryRefused(_))),
+        "{:?}",
+        answers[1]
+    );
+    assert!(b.store.query_all(Vec::new()).await.unwrap().is_empty());
+    if S::NAME == "postgres" {
+        // Short reads: never JIT-compiled, and planned with their parameters' values.
+        let r = b
+            .store
+            .query(scoped(
+                "SELECT current_setting('jit') AS jit, current_setting('plan_cache_mode') AS plans",
+                5000,
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            r.rows,
+            vec![vec![
+                serde_json::json!("off"),
+                serde_json::json!("force_custom_plan")
+            ]]
+        );
+    }
+}
+
 async fn account_scope_confines_every_view<S: TestStore>() {
     let Some(b) = synced::<S>(30, 23).await else {
         return;
@@ -705,6 +786,7 @@ both!(
     views_answer_and_hostile_queries_are_refused_without_effect,
     runaway_queries_stop_at_their_limits,
     account_scope_confines_every_view,
+    several_queries_run_in_one_call_and_stop_at_the_first_failure,
     search_finds_people_groups_and_folders_ranked,
     every_builtin_rule_finds_exactly_the_expected_rows,
     findings_open_stay_and_resolve_across_syncs_with_notifications,
