@@ -361,10 +361,7 @@ fn session_settings(scoped: bool) -> String {
     } else {
         ""
     };
-    // No JIT compilation: the planner cannot see which account the scope keeps, so its
-    // estimates are for every account's rows, and a rule's cost passed `jit_above_cost`
-    // (a `password-reset-pending` over one account of 2,000 users: 569 ms with JIT
-    // compiling it, 0.9 ms without). Queries here are short reads; compiling never pays.
+    // (JIT is off for every lpgate connection, the sandbox's included: see `open`.)
     // Custom plans only: statements are prepared once per connection (see `run`), and after
     // five runs PostgreSQL would switch to a generic plan, in which a rule's
     // `datetime(:now, '-90 days')` is no longer a constant but a function call per row
@@ -372,7 +369,6 @@ fn session_settings(scoped: bool) -> String {
     format!(
         "SET TRANSACTION READ ONLY;
          SET LOCAL search_path = lpgate_views, pg_catalog;
-         SET LOCAL jit = off;
          SET LOCAL plan_cache_mode = force_custom_plan;
          {parallel}
          SELECT pg_backend_pid()"

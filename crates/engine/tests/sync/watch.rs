@@ -203,7 +203,8 @@ async fn several_queries_run_in_one_call_and_stop_at_the_first_failure<S: TestSt
     );
     assert!(b.store.query_all(Vec::new()).await.unwrap().is_empty());
     if S::NAME == "postgres" {
-        // Short reads: never JIT-compiled, and planned with their parameters' values.
+        // Short reads: never JIT-compiled (the connection option), and planned with their
+        // parameters' values (the sandbox session's setting).
         let r = b
             .store
             .query(scoped(
