@@ -341,10 +341,6 @@ impl Store for PostgresStore {
         ))
     }
 
-    async fn query(&self, request: QueryRequest) -> StoreResult<QueryResult> {
-        self.sandboxed(request).await
-    }
-
     async fn query_all(
         &self,
         requests: Vec<QueryRequest>,

@@ -390,18 +390,6 @@ fn check_read(sql: &str) -> StoreResult<()> {
 }
 
 impl PostgresStore {
-    /// Runs one sandboxed query (see the module doc).
-    pub(crate) async fn sandboxed(&self, req: QueryRequest) -> StoreResult<QueryResult> {
-        check_read(&req.sql)?;
-        let mut results = self.sandboxed_all(vec![req]).await?;
-        results.pop().unwrap_or_else(|| {
-            Err(StoreError::Backend {
-                context: "query",
-                message: "the query did not run".into(),
-            })
-        })
-    }
-
     /// Runs queries one after another in one sandbox transaction, stopping at the first that
     /// fails (see `Store::query_all`). Queries for different scopes run one session each.
     pub(crate) async fn sandboxed_all(
@@ -416,9 +404,9 @@ impl PostgresStore {
         if reqs.iter().any(|r| r.account != scope) {
             let mut out = Vec::with_capacity(reqs.len());
             for req in reqs {
-                let result = Box::pin(self.sandboxed(req)).await;
-                let failed = result.is_err();
-                out.push(result);
+                let answers = Box::pin(self.sandboxed_all(vec![req])).await?;
+                let failed = answers.iter().any(Result::is_err);
+                out.extend(answers);
                 if failed {
                     break;
                 }

@@ -308,10 +308,6 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn query(&self, request: QueryRequest) -> StoreResult<QueryResult> {
-        self.sandboxed(request).await
-    }
-
     async fn query_all(
         &self,
         requests: Vec<QueryRequest>,

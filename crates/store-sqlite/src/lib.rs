@@ -263,20 +263,6 @@ impl SqliteStore {
         self.write("wait for writes", |_| Ok(())).await
     }
 
-    /// Runs one sandboxed query on a pooled query connection (see `sandbox.rs`).
-    pub(crate) async fn sandboxed(
-        &self,
-        request: lpgate_store::QueryRequest,
-    ) -> StoreResult<lpgate_store::QueryResult> {
-        let mut results = self.sandboxed_all(vec![request]).await?;
-        results.pop().unwrap_or_else(|| {
-            Err(StoreError::Backend {
-                context: "query",
-                message: "the query did not run".into(),
-            })
-        })
-    }
-
     /// Runs queries one after another on one pooled query connection, in one blocking task,
     /// stopping at the first that fails (see `Store::query_all`).
     pub(crate) async fn sandboxed_all(

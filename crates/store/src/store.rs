@@ -235,8 +235,22 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Runs one read-only statement over the documented views (never the internal tables),
     /// within its limits. Writes, ATTACH, pragmas and internal tables are refused by the
     /// database engine itself.
-    fn query(&self, request: QueryRequest)
-    -> impl Future<Output = StoreResult<QueryResult>> + Send;
+    fn query(
+        &self,
+        request: QueryRequest,
+    ) -> impl Future<Output = StoreResult<QueryResult>> + Send {
+        async move {
+            self.query_all(vec![request])
+                .await?
+                .pop()
+                .unwrap_or_else(|| {
+                    Err(crate::StoreError::Backend {
+                        context: "query",
+                        message: "the query did not run".into(),
+                    })
+                })
+        }
+    }
     /// Runs several statements as [`Store::query`] would one after another, stopping at the
     /// first that fails: the answer has one result per statement run, the last an error when
     /// one failed. An account's rules are evaluated this way after every sync, so a backend
