@@ -400,6 +400,10 @@ impl PostgresStore {
         let Some(first) = reqs.first() else {
             return Ok(Vec::new());
         };
+        // A refused first statement ends the call before any session or scope row is made.
+        if let Err(refused) = check_read(&first.sql) {
+            return Ok(vec![Err(refused)]);
+        }
         let scope = first.account;
         if reqs.iter().any(|r| r.account != scope) {
             let mut out = Vec::with_capacity(reqs.len());
