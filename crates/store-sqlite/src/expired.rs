@@ -35,10 +35,16 @@ pub fn replace(
              (account_id, email, lastpass_id, last_pw_change_local, last_pw_change_at)
              VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
-        for i in items {
+        // In key order, each insert lands at the end of the primary key's tree instead of
+        // somewhere in it (LastPass lists by user id). A stable sort keeps the last of an
+        // email listed twice the one that stays, as in LastPass's order.
+        let mut sorted: Vec<(String, &ExpiredPassword)> =
+            items.iter().map(|i| (i.email.to_lowercase(), i)).collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        for (email, i) in sorted {
             ins.execute(params![
                 account.0,
-                i.email.to_lowercase(),
+                email,
                 i.lastpass_id,
                 local_secs(i.last_pw_change_local),
                 i.last_pw_change_at.map(|t| t.timestamp()),
