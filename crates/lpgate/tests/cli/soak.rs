@@ -614,13 +614,16 @@ async fn soak_under_faults() {
         company_pools,
     ));
 
-    // Memory is sampled every second. "After warm-up" is the highest resident set in the 20 s
-    // after a sixth of the run (at least 20 s) under the full load; "after the run" the
+    // Memory is sampled every second. "At mid-run" is the highest resident set in the 20 s
+    // before the run's midpoint (at least 20 s in), under the full load; "after the run" the
     // highest in its last 20 s: like against like, so the allocator's and SQLite's ebb and
-    // flow is in both and only growth that persists counts.
+    // flow is in both and only growth that persists counts. The first half is left out:
+    // with 4 KiB pages (lpgate's allocator takes no transparent huge pages) the resident set
+    // climbs for about two minutes while the allocator's pages fill, then holds; a leak keeps
+    // growing through the second half.
     let load_start = Instant::now();
-    let warm = (run / 6).max(Duration::from_secs(20));
     let window = Duration::from_secs(20);
+    let warm = (run / 2).max(window * 2) - window;
     let load_end = started + run;
     let mut samples: Vec<(Duration, u64)> = Vec::new();
     while Instant::now() < load_end {
@@ -733,7 +736,7 @@ async fn soak_under_faults() {
         hook.answered_500.load(Ordering::Relaxed)
     );
     eprintln!(
-        "soak: {} changes made and checked, {} API writes audited; rss warm {} KiB, end {} KiB",
+        "soak: {} changes made and checked, {} API writes audited; rss at mid-run {} KiB, end {} KiB",
         expected.len(),
         tally.writes.lock().unwrap().len(),
         rss_warm,
@@ -744,9 +747,9 @@ async fn soak_under_faults() {
         tally.requests.load(Ordering::Relaxed),
         unexpected.len()
     );
-    if growth > 20.0 {
+    if growth > 15.0 {
         problems.push(format!(
-            "memory grew {growth:.1} % after warm-up ({rss_warm} → {rss_end} KiB)"
+            "memory grew {growth:.1} % in the second half of the run ({rss_warm} → {rss_end} KiB)"
         ));
     }
     if lost > 0 || !unexpected.is_empty() || !problems.is_empty() {
