@@ -619,11 +619,11 @@ async fn soak_under_faults() {
     // highest in its last 20 s: like against like, so the allocator's and SQLite's ebb and
     // flow is in both and only growth that persists counts. The first half is left out:
     // with 4 KiB pages (lpgate's allocator takes no transparent huge pages) the resident set
-    // climbs for about two minutes while the allocator's pages fill, then holds; a leak keeps
-    // growing through the second half.
+    // climbs for about two minutes while the allocator's pages fill, then levels off; a leak
+    // keeps growing through the second half.
     let load_start = Instant::now();
     let window = Duration::from_secs(20);
-    let warm = (run / 2).max(window * 2) - window;
+    let mid = (run / 2).max(window * 2) - window;
     let load_end = started + run;
     let mut samples: Vec<(Duration, u64)> = Vec::new();
     while Instant::now() < load_end {
@@ -641,7 +641,7 @@ async fn soak_under_faults() {
             .max()
             .unwrap_or(0)
     };
-    let rss_warm = peak(warm, warm + window);
+    let rss_mid = peak(mid, mid + window);
     let rss_end = peak(total.saturating_sub(window), total);
 
     // Faults stop; one last sync, through the API, must succeed.
@@ -715,7 +715,7 @@ async fn soak_under_faults() {
     .await;
     let syncs: i64 = runs.iter().map(|r| r["n"].as_i64().unwrap_or(0)).sum();
     let lost = state.len() + history.len() + deliveries.len() + audit.len();
-    let growth = (rss_end as f64 - rss_warm as f64) / rss_warm.max(1) as f64 * 100.0;
+    let growth = (rss_end as f64 - rss_mid as f64) / rss_mid.max(1) as f64 * 100.0;
     for p in state
         .iter()
         .chain(&history)
@@ -739,7 +739,7 @@ async fn soak_under_faults() {
         "soak: {} changes made and checked, {} API writes audited; rss at mid-run {} KiB, end {} KiB",
         expected.len(),
         tally.writes.lock().unwrap().len(),
-        rss_warm,
+        rss_mid,
         rss_end
     );
     println!(
@@ -749,7 +749,7 @@ async fn soak_under_faults() {
     );
     if growth > 15.0 {
         problems.push(format!(
-            "memory grew {growth:.1} % in the second half of the run ({rss_warm} → {rss_end} KiB)"
+            "memory grew {growth:.1} % in the second half of the run ({rss_mid} → {rss_end} KiB)"
         ));
     }
     if lost > 0 || !unexpected.is_empty() || !problems.is_empty() {
