@@ -397,24 +397,32 @@ impl PostgresStore {
         reqs: Vec<QueryRequest>,
     ) -> StoreResult<Vec<StoreResult<QueryResult>>> {
         let ctx = "query";
-        let Some(first) = reqs.first() else {
-            return Ok(Vec::new());
+        // Statements are checked before any session is made: the run stops at the first
+        // refused one, which answers in its place, and one refused first makes no session
+        // or scope row at all.
+        let refused = reqs
+            .iter()
+            .enumerate()
+            .find_map(|(i, r)| check_read(&r.sql).err().map(|e| (i, e)));
+        let (runnable, refusal) = match refused {
+            Some((i, e)) => (&reqs[..i], Some(e)),
+            None => (&reqs[..], None),
         };
-        // A refused first statement ends the call before any session or scope row is made.
-        if let Err(refused) = check_read(&first.sql) {
-            return Ok(vec![Err(refused)]);
-        }
+        let Some(first) = runnable.first() else {
+            return Ok(refusal.map(Err).into_iter().collect());
+        };
         let scope = first.account;
-        if reqs.iter().any(|r| r.account != scope) {
+        if runnable.iter().any(|r| r.account != scope) {
             let mut out = Vec::with_capacity(reqs.len());
-            for req in reqs {
-                let answers = Box::pin(self.sandboxed_all(vec![req])).await?;
+            for req in runnable {
+                let answers = Box::pin(self.sandboxed_all(vec![req.clone()])).await?;
                 let failed = answers.iter().any(Result::is_err);
                 out.extend(answers);
                 if failed {
-                    break;
+                    return Ok(out);
                 }
             }
+            out.extend(refusal.map(Err));
             return Ok(out);
         }
         let mut conn = self
@@ -446,9 +454,8 @@ impl PostgresStore {
             .map_err(backend(ctx))?;
         let mut out = Vec::with_capacity(reqs.len());
         let mut timeout_set = None;
-        for req in &reqs {
+        for req in runnable {
             let result = async {
-                check_read(&req.sql)?;
                 if timeout_set != Some(req.limits.timeout) {
                     let ms = req.limits.timeout.as_millis().clamp(1, i32::MAX as u128);
                     tx.batch_execute(&format!("SET LOCAL statement_timeout = {ms}"))
@@ -466,6 +473,9 @@ impl PostgresStore {
             }
         }
         let _ = tx.rollback().await;
+        if !out.last().is_some_and(Result::is_err) {
+            out.extend(refusal.map(Err));
+        }
         Ok(out)
     }
 }

@@ -201,6 +201,34 @@ async fn several_queries_run_in_one_call_and_stop_at_the_first_failure<S: TestSt
         "{:?}",
         answers[1]
     );
+    // One scope, a refusal in the middle: the reads before it answer, nothing after it runs.
+    let answers = b
+        .store
+        .query_all(vec![
+            scoped("SELECT COUNT(*) FROM users", 5000),
+            scoped("DELETE FROM users", 5000),
+            scoped("SELECT COUNT(*) FROM users", 5000),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    assert_eq!(
+        answers[0].as_ref().unwrap().rows[0][0].as_i64(),
+        Some(users)
+    );
+    assert!(matches!(answers[1], Err(StoreError::QueryRefused(_))));
+    // A refusal first: it alone answers.
+    let answers = b
+        .store
+        .query_all(vec![
+            scoped("UPDATE users SET fullname = ''", 5000),
+            scoped("SELECT COUNT(*) FROM users", 5000),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert!(matches!(answers[0], Err(StoreError::QueryRefused(_))));
+    assert_eq!(count(&b, "SELECT COUNT(*) FROM users").await, users);
     assert!(b.store.query_all(Vec::new()).await.unwrap().is_empty());
     if S::NAME == "postgres" {
         // Short reads: never JIT-compiled (the connection option), and planned with their
