@@ -911,13 +911,17 @@ async fn write_events(
         datas.push(e.data.as_str());
         fps.push(fp.finish());
     }
-    // One statement, rows in the order read (so ids follow it, as in SQLite).
+    // One statement, rows in the order given (oldest first, so ids follow time, as in SQLite).
+    // Events already stored (the watermark's second is read again) are left out before the
+    // insert, so, as in SQLite, they take no id: a conflict would still draw one from the
+    // sequence, and the next new events' ids would differ from SQLite's.
     let n = tx
         .execute(
             "INSERT INTO events (account_id, time_local, time_at, username, ip_address, action, data, fp)
              SELECT $1, l, a, u, i, x, d, f
              FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int8[])
                   WITH ORDINALITY AS t(l, a, u, i, x, d, f, n)
+             WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.account_id = $1 AND e.fp = t.f)
              ORDER BY n
              ON CONFLICT (account_id, fp) DO NOTHING",
             &[&acct, &locals, &ats, &users, &ips, &actions, &datas, &fps],

@@ -225,6 +225,26 @@ async fn events_page_newest_first_for_all_accounts_and_one<S: TestStore>() {
         all.windows(2)
             .all(|w| (w[0].time, w[0].id) > (w[1].time, w[1].id))
     );
+    // Stored oldest first: ids follow time, and the newest-first listing (events of one
+    // second included) is LastPass's own order.
+    let mut by_id = all.clone();
+    by_id.sort_by_key(|e| e.id);
+    assert!(by_id.windows(2).all(|w| w[0].time <= w[1].time));
+    let oldest = all.last().unwrap().time_local;
+    let listed: Vec<(String, String, String)> = b
+        .client
+        .reporting(&lpgate_lastpass::EventQuery::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.time >= oldest)
+        .map(|e| (e.username, e.action, e.data))
+        .collect();
+    let stored: Vec<(String, String, String)> = all
+        .iter()
+        .map(|e| (e.username.clone(), e.action.clone(), e.data.clone()))
+        .collect();
+    assert_eq!(stored, listed);
     for account in [None, Some(b.account.name.clone())] {
         let mut walked = Vec::new();
         let mut before = None;
