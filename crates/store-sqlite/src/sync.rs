@@ -605,6 +605,7 @@ fn write_users(
     ))?;
     let mut clear_members =
         tx.prepare_cached("DELETE FROM memberships WHERE user_id = ?1 RETURNING group_name")?;
+    let mut memberships = MembershipWriter::new(tx);
     let at = |t: Option<chrono::NaiveDateTime>| t.map(|t| zone.to_utc(t).timestamp());
     for v in users {
         let u = &v.record;
@@ -660,45 +661,68 @@ fn write_users(
             insert.execute(values)?;
             tx.last_insert_rowid()
         };
-        add_memberships(tx, id, &u.groups, members)?;
+        memberships.add(id, &u.groups, members)?;
     }
     Ok(())
 }
 
-/// Inserts a user's memberships with one statement for up to eight groups: the statement
-/// count, not the rows, dominated this write.
-fn add_memberships(
-    tx: &Transaction,
-    user: i64,
-    groups: &[String],
-    members: &mut MemberDelta,
-) -> rusqlite::Result<()> {
-    const MAX: usize = 8;
-    if groups.is_sorted_by(|a, b| a < b) {
-        for g in groups {
-            members.add(g, 1);
-        }
-    } else {
-        // Repeated names make one membership (INSERT OR IGNORE below): count each once.
-        let mut distinct: Vec<&String> = groups.iter().collect();
-        distinct.sort();
-        distinct.dedup();
-        for g in distinct {
-            members.add(g, 1);
+/// Inserts users' memberships with one statement for up to eight groups of a user: the
+/// statement count, not the rows, dominated this write. The statements are prepared once per
+/// batch of users (by group count), not looked up for each user.
+struct MembershipWriter<'tx> {
+    tx: &'tx Connection,
+    statements: [Option<rusqlite::CachedStatement<'tx>>; MEMBERSHIPS_PER_STATEMENT],
+}
+
+/// The most memberships one statement inserts.
+const MEMBERSHIPS_PER_STATEMENT: usize = 8;
+
+impl<'tx> MembershipWriter<'tx> {
+    fn new(tx: &'tx Connection) -> Self {
+        MembershipWriter {
+            tx,
+            statements: std::array::from_fn(|_| None),
         }
     }
-    for chunk in groups.chunks(MAX) {
-        let values = vec!["(?1, ?)"; chunk.len()].join(", ");
-        let mut stmt = tx.prepare_cached(&format!(
-            "INSERT OR IGNORE INTO memberships (user_id, group_name) VALUES {values}"
-        ))?;
-        stmt.raw_bind_parameter(1, user)?;
-        for (i, g) in chunk.iter().enumerate() {
-            stmt.raw_bind_parameter(i + 2, g)?;
+
+    fn add(
+        &mut self,
+        user: i64,
+        groups: &[String],
+        members: &mut MemberDelta,
+    ) -> rusqlite::Result<()> {
+        if groups.is_sorted_by(|a, b| a < b) {
+            for g in groups {
+                members.add(g, 1);
+            }
+        } else {
+            // Repeated names make one membership (INSERT OR IGNORE below): count each once.
+            let mut distinct: Vec<&String> = groups.iter().collect();
+            distinct.sort();
+            distinct.dedup();
+            for g in distinct {
+                members.add(g, 1);
+            }
         }
-        stmt.raw_execute()?;
+        for chunk in groups.chunks(MEMBERSHIPS_PER_STATEMENT) {
+            let slot = &mut self.statements[chunk.len() - 1];
+            let stmt = match slot {
+                Some(stmt) => stmt,
+                None => {
+                    let values = vec!["(?1, ?)"; chunk.len()].join(", ");
+                    slot.insert(self.tx.prepare_cached(&format!(
+                        "INSERT OR IGNORE INTO memberships (user_id, group_name) VALUES {values}"
+                    ))?)
+                }
+            };
+            stmt.raw_bind_parameter(1, user)?;
+            for (i, g) in chunk.iter().enumerate() {
+                stmt.raw_bind_parameter(i + 2, g)?;
+            }
+            stmt.raw_execute()?;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 fn deprovision(
