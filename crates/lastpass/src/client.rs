@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::lenient;
 use crate::transport::{Replay, decode, not_json};
 use crate::types::events::{Event, EventQuery, ReportingReply};
-use crate::types::folders::SharedFolder;
+use crate::types::folders::{FolderReply, SharedFolder};
 use crate::types::misc::{ExpiredPassword, ExpiredReply, PushReply, PushSite};
 use crate::types::reply::{StatusReply, WriteOutcome};
 use crate::types::users::{Directory, User, UserDataReply, UserFilter};
@@ -788,60 +788,34 @@ fn check_reply(
 
 /// `getsfdata` replies are a bare map of folders; `status`/`errors` keys may appear among them.
 fn parse_folders(cmd: &str, bytes: &[u8], secret: &str) -> Result<Vec<SharedFolder>, Error> {
-    let map: serde_json::Map<String, Value> = match serde_json::from_slice::<Value>(bytes) {
-        Ok(Value::Object(m)) => m,
-        Ok(Value::Array(a)) if a.is_empty() => return Ok(Vec::new()),
-        Ok(other) => {
+    let (mut out, status, messages) = match serde_json::from_slice::<FolderReply>(bytes) {
+        Ok(FolderReply::Map {
+            folders,
+            status,
+            messages,
+        }) => (folders, status, messages),
+        Ok(FolderReply::Empty) => return Ok(Vec::new()),
+        Ok(FolderReply::Other(kind)) => {
             return Err(Error::Decode {
                 command: cmd.to_string(),
-                reason: format!("expected an object of folders, got {}", kind(&other)),
+                reason: format!("expected an object of folders, got {kind}"),
                 snippet: String::new(),
             });
         }
+        // A folder of the wrong shape, in a reply that is JSON.
+        Err(e) if e.is_data() => {
+            return Err(Error::Decode {
+                command: cmd.to_string(),
+                reason: e.to_string(),
+                snippet: String::new(),
+            }
+            .masked(secret));
+        }
         Err(e) => return Err(not_json(cmd, bytes, secret, e.to_string())),
     };
-    let status = map
-        .get("status")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let mut messages = Vec::new();
-    for key in ["errors", "error"] {
-        match map.get(key) {
-            Some(Value::Array(a)) => {
-                messages.extend(a.iter().filter_map(|v| v.as_str().map(str::to_string)))
-            }
-            Some(Value::String(s)) if !s.is_empty() => messages.push(s.clone()),
-            _ => {}
-        }
-    }
     StatusReply::check_read(status.as_deref(), messages, cmd)?;
-    let mut out = Vec::with_capacity(map.len());
-    for (id, value) in map {
-        if !value.is_object() {
-            continue;
-        }
-        let mut folder: SharedFolder =
-            serde_json::from_value(value).map_err(|e| Error::Decode {
-                command: cmd.to_string(),
-                reason: format!("folder {id}: {e}"),
-                snippet: String::new(),
-            })?;
-        folder.id = id;
-        out.push(folder);
-    }
     out.sort_by(|a, b| numeric_order(&a.id, &b.id));
     Ok(out)
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// Orders numeric id strings as numbers.
@@ -1053,4 +1027,90 @@ pub(crate) fn parse_every_reply(bytes: &[u8], secret: &str) {
         let _ = reply.into_outcome("batchadd");
     }
     let _ = crate::transport::xml_rc(bytes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    fn folders(body: &str) -> Result<Vec<SharedFolder>, Error> {
+        parse_folders("getsfdata", body.as_bytes(), SECRET)
+    }
+
+    #[test]
+    fn folders_are_read_in_id_order_with_other_values_skipped() {
+        let got = folders(
+            r#"{"10": {"sharedfoldername": "Ten", "deleted": "1", "score": "7.5",
+                       "users": [{"username": "a@x.com", "readonly": "1", "give": 0}]},
+                "9": {"sharedfoldername": "Nine", "users": null},
+                "note": "not a folder", "n": 3, "list": [1, {"a": 1}], "none": null,
+                "status": "OK"}"#,
+        )
+        .unwrap();
+        let ids: Vec<&str> = got.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(ids, ["9", "10"]);
+        assert_eq!(got[1].name, "Ten");
+        assert!(got[1].deleted);
+        assert_eq!(got[1].score, Some(7.5));
+        assert_eq!(got[1].users.len(), 1);
+        assert!(got[1].users[0].readonly && !got[1].users[0].give);
+        assert!(got[0].users.is_empty());
+    }
+
+    #[test]
+    fn a_repeated_id_keeps_its_last_folder() {
+        let got =
+            folders(r#"{"1": {"sharedfoldername": "old"}, "1": {"sharedfoldername": "new"}}"#)
+                .unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].name, "new");
+    }
+
+    #[test]
+    fn empty_and_wrong_shaped_replies() {
+        assert!(folders("[]").unwrap().is_empty());
+        assert!(folders("{}").unwrap().is_empty());
+        for (body, kind) in [
+            ("\"x\"", "a string"),
+            ("[1]", "a list"),
+            ("null", "null"),
+            ("3", "a number"),
+        ] {
+            let err = folders(body).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("expected an object of folders, got {kind}")),
+                "{body}: {err}"
+            );
+        }
+        let err = folders(r#"{"42": {"sharedfoldername": "F", "users": "nobody"}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("folder 42"), "{err}");
+        let err = folders("<html>oops</html>").unwrap_err();
+        assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn failure_status_and_errors_among_the_folders_are_errors() {
+        let err = folders(
+            r#"{"status": "FAIL", "errors": ["bad hash"], "1": {"sharedfoldername": "F"}}"#,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, Error::Rejected { errors, .. } if errors == &["bad hash"]),
+            "{err:?}"
+        );
+        let err = folders(r#"{"error": "Not allowed"}"#).unwrap_err();
+        assert!(
+            matches!(&err, Error::Rejected { errors, .. } if errors == &["Not allowed"]),
+            "{err:?}"
+        );
+        let err = folders(r#"{"errors": ["one"], "error": "two"}"#).unwrap_err();
+        assert!(
+            matches!(&err, Error::Rejected { errors, .. } if errors == &["one", "two"]),
+            "{err:?}"
+        );
+    }
 }
