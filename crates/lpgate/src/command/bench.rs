@@ -52,6 +52,18 @@ fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+/// CPU seconds (user and system) the whole process has used, all threads counted, including
+/// ended ones: a steadier figure than wall time on a shared machine, for comparing builds.
+/// `/proc/self/stat` counts in clock ticks, which Linux fixes at 100 a second (USER_HZ).
+fn cpu_s() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let user: f64 = fields.next()?.parse().ok()?;
+    let system: f64 = fields.next()?.parse().ok()?;
+    Some((user + system) / 100.0)
+}
+
 /// Times the three syncs the targets name and checks the change rows are exact.
 pub async fn sync<S: OpenStore>(global: &GlobalArgs, args: SyncBenchArgs) -> anyhow::Result<()> {
     use lpgate_domain::{AccountZone, ChangeKind};
@@ -88,7 +100,9 @@ pub async fn sync<S: OpenStore>(global: &GlobalArgs, args: SyncBenchArgs) -> any
             anyhow::Ok((secs, report))
         }
     };
+    let cpu_before = cpu_s().unwrap_or(f64::NAN);
     let (first, _) = run("first sync").await?;
+    let first_cpu = cpu_s().unwrap_or(f64::NAN) - cpu_before;
     let rss_synced = peak_rss_mb().unwrap_or(f64::NAN);
     // The search index is built just after the snapshot commits, off the sync's path; the
     // resyncs are measured once it is done (as they would run minutes later).
@@ -146,7 +160,7 @@ pub async fn sync<S: OpenStore>(global: &GlobalArgs, args: SyncBenchArgs) -> any
         let _ = std::fs::remove_dir_all(&dir);
     }
     println!(
-        "bench=sync users={} first_s={first:.4} search_index_s={index_s:.4} first_peak_rss_mb={rss_first:.1} synced_peak_rss_mb={rss_synced:.1} resync_s={resync:.4} churn_users={changed} churn_s={churn:.4} churn_changes={} peak_rss_mb={rss:.1}",
+        "bench=sync users={} first_s={first:.4} first_cpu_s={first_cpu:.2} search_index_s={index_s:.4} first_peak_rss_mb={rss_first:.1} synced_peak_rss_mb={rss_synced:.1} resync_s={resync:.4} churn_users={changed} churn_s={churn:.4} churn_changes={} peak_rss_mb={rss:.1}",
         users.len(),
         r3.run.changes
     );
