@@ -11,7 +11,7 @@ use crate::config::{ClientConfig, RetryPolicy};
 use crate::credentials::{Cid, ProvisioningHash};
 use crate::error::Error;
 use crate::lenient;
-use crate::transport::{Replay, decode, not_json};
+use crate::transport::{Replay, decode, not_json, parse_json};
 use crate::types::events::{Event, EventQuery, ReportingReply};
 use crate::types::folders::{FolderReply, SharedFolder};
 use crate::types::misc::{ExpiredPassword, ExpiredReply, PushReply, PushSite};
@@ -768,7 +768,7 @@ impl Client {
             Replay::OnlyIfUnsent
         };
         self.call(cmd, data, replay, |b| {
-            serde_json::from_slice::<Value>(b)
+            parse_json::<Value>(b)
                 .map_err(|e| not_json(cmd, b, self.provhash.expose(), e.to_string()))
         })
         .await
@@ -788,7 +788,7 @@ fn check_reply(
 
 /// `getsfdata` replies are a bare map of folders; `status`/`errors` keys may appear among them.
 fn parse_folders(cmd: &str, bytes: &[u8], secret: &str) -> Result<Vec<SharedFolder>, Error> {
-    let (mut out, status, messages) = match serde_json::from_slice::<FolderReply>(bytes) {
+    let (mut out, status, messages) = match parse_json::<FolderReply>(bytes) {
         Ok(FolderReply::Map {
             folders,
             status,
@@ -802,18 +802,64 @@ fn parse_folders(cmd: &str, bytes: &[u8], secret: &str) -> Result<Vec<SharedFold
                 snippet: String::new(),
             });
         }
-        // A folder of the wrong shape, in a reply that is JSON.
-        Err(e) if e.is_data() => {
-            return Err(Error::Decode {
-                command: cmd.to_string(),
-                reason: e.to_string(),
-                snippet: String::new(),
-            }
-            .masked(secret));
-        }
+        // JSON, but something in it is not a folder as expected: read it again as a whole
+        // value, which checks the status first and names the folder (the rare path).
+        Err(e) if e.is_data() => return parse_folders_as_value(cmd, bytes, secret),
         Err(e) => return Err(not_json(cmd, bytes, secret, e.to_string())),
     };
     StatusReply::check_read(status.as_deref(), messages, cmd)?;
+    out.sort_by(|a, b| numeric_order(&a.id, &b.id));
+    Ok(out)
+}
+
+/// `parse_folders` for a reply its one-pass read refused: the whole reply as a JSON value,
+/// then its status, then each folder. A failure status wins over a misshapen folder, and a
+/// key given twice counts once (its last value), as JSON readers usually take it.
+fn parse_folders_as_value(
+    cmd: &str,
+    bytes: &[u8],
+    secret: &str,
+) -> Result<Vec<SharedFolder>, Error> {
+    let map = match parse_json::<Value>(bytes) {
+        Ok(Value::Object(m)) => m,
+        Ok(Value::Array(a)) if a.is_empty() => return Ok(Vec::new()),
+        Ok(_) => {
+            return Err(Error::Decode {
+                command: cmd.to_string(),
+                reason: "expected an object of folders".into(),
+                snippet: String::new(),
+            });
+        }
+        Err(e) => return Err(not_json(cmd, bytes, secret, e.to_string())),
+    };
+    let status = map.get("status").and_then(Value::as_str);
+    let mut messages = Vec::new();
+    for key in ["errors", "error"] {
+        match map.get(key) {
+            Some(Value::Array(a)) => {
+                messages.extend(a.iter().filter_map(|v| v.as_str().map(str::to_string)))
+            }
+            Some(Value::String(s)) if !s.is_empty() => messages.push(s.clone()),
+            _ => {}
+        }
+    }
+    StatusReply::check_read(status, messages, cmd)?;
+    let mut out = Vec::with_capacity(map.len());
+    for (id, value) in map {
+        if !value.is_object() {
+            continue;
+        }
+        let mut folder: SharedFolder = serde_json::from_value(value).map_err(|e| {
+            Error::Decode {
+                command: cmd.to_string(),
+                reason: format!("folder {id}: {e}"),
+                snippet: String::new(),
+            }
+            .masked(secret)
+        })?;
+        folder.id = id;
+        out.push(folder);
+    }
     out.sort_by(|a, b| numeric_order(&a.id, &b.id));
     Ok(out)
 }
@@ -1107,6 +1153,14 @@ mod tests {
             matches!(&err, Error::Rejected { errors, .. } if errors == &["Not allowed"]),
             "{err:?}"
         );
+        let err = folders(r#"{"status": "FAIL", "errors": ["bad hash"], "1": {"users": "x"}}"#)
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Rejected { errors, .. } if errors == &["bad hash"]),
+            "a failure status wins over a misshapen folder: {err:?}"
+        );
+        let got = folders(r#"{"1": {"sharedfoldername": "a", "sharedfoldername": "b"}}"#).unwrap();
+        assert_eq!(got[0].name, "b", "a field given twice: its last value");
         let err = folders(r#"{"errors": ["one"], "error": "two"}"#).unwrap_err();
         assert!(
             matches!(&err, Error::Rejected { errors, .. } if errors == &["one", "two"]),
