@@ -437,9 +437,13 @@ async fn baseline<S: Store>(
     // Folders and events go to the writer as soon as they are read, so it takes them while
     // users are still paging.
     let (fetched, expired) = {
+        // Each page goes in email order: consecutive inserts then land next to each other in
+        // the store's (account, email) key, which took a tenth off the users' insert (an
+        // INSERT … SELECT replay of 100,000 users: 226-243 ms in listing order, 208-217 ms
+        // sorted by page). The sort runs here, on the listing's side, not the writer's.
         let sink = |users: Vec<lpgate_lastpass::User>| {
             screener.take_all(users);
-            writer.add_users(std::mem::take(&mut screener.changed));
+            writer.add_users(sort_by_email(std::mem::take(&mut screener.changed)));
         };
         let folders = async {
             let folders = client.get_shared_folders().await?;
