@@ -11,6 +11,7 @@
 mod accounts;
 mod act;
 mod api;
+mod batch;
 mod expired;
 mod lock;
 mod metrics;

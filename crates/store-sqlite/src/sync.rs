@@ -15,7 +15,7 @@ use lpgate_store::{
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use crate::rows::{local, local_secs, opt_local_secs, opt_utc, parse_local, parse_utc, utc};
-use crate::{backend, search};
+use crate::{backend, batch, search};
 
 /// Columns shared by `users` and `users_history`, in one order.
 pub const USER_COLUMNS: &str = "email, lastpass_id, fullname, status, admin, disabled, never_logged_in, \
@@ -605,7 +605,8 @@ fn write_users(
     ))?;
     let mut clear_members =
         tx.prepare_cached("DELETE FROM memberships WHERE user_id = ?1 RETURNING group_name")?;
-    let mut memberships = MembershipWriter::new(tx);
+    // Written after the batch's users, 16 to a statement (each user's own were one statement).
+    let mut memberships: Vec<(i64, &str)> = Vec::with_capacity(users.len() * 3);
     let at = |t: Option<chrono::NaiveDateTime>| t.map(|t| zone.to_utc(t).timestamp());
     for v in users {
         let u = &v.record;
@@ -661,67 +662,37 @@ fn write_users(
             insert.execute(values)?;
             tx.last_insert_rowid()
         };
-        memberships.add(id, &u.groups, members)?;
+        count_memberships(&u.groups, members);
+        memberships.extend(u.groups.iter().map(|g| (id, g.as_str())));
     }
+    // Repeated names make one membership (INSERT OR IGNORE).
+    batch::insert_rows(
+        tx,
+        "INSERT OR IGNORE INTO memberships (user_id, group_name)",
+        2,
+        &memberships,
+        |s, at, (user, group)| {
+            s.raw_bind_parameter(at, user)?;
+            s.raw_bind_parameter(at + 1, group)
+        },
+    )?;
     Ok(())
 }
 
-/// Inserts users' memberships with one statement for up to eight groups of a user: the
-/// statement count, not the rows, dominated this write. The statements are prepared once per
-/// batch of users (by group count), not looked up for each user.
-struct MembershipWriter<'tx> {
-    tx: &'tx Connection,
-    statements: [Option<rusqlite::CachedStatement<'tx>>; MEMBERSHIPS_PER_STATEMENT],
-}
-
-/// The most memberships one statement inserts.
-const MEMBERSHIPS_PER_STATEMENT: usize = 8;
-
-impl<'tx> MembershipWriter<'tx> {
-    fn new(tx: &'tx Connection) -> Self {
-        MembershipWriter {
-            tx,
-            statements: std::array::from_fn(|_| None),
+/// Counts a user's memberships into `members`, each group once.
+fn count_memberships(groups: &[String], members: &mut MemberDelta) {
+    if groups.is_sorted_by(|a, b| a < b) {
+        for g in groups {
+            members.add(g, 1);
         }
-    }
-
-    fn add(
-        &mut self,
-        user: i64,
-        groups: &[String],
-        members: &mut MemberDelta,
-    ) -> rusqlite::Result<()> {
-        if groups.is_sorted_by(|a, b| a < b) {
-            for g in groups {
-                members.add(g, 1);
-            }
-        } else {
-            // Repeated names make one membership (INSERT OR IGNORE below): count each once.
-            let mut distinct: Vec<&String> = groups.iter().collect();
-            distinct.sort();
-            distinct.dedup();
-            for g in distinct {
-                members.add(g, 1);
-            }
+    } else {
+        // Repeated names make one membership: count each once.
+        let mut distinct: Vec<&String> = groups.iter().collect();
+        distinct.sort();
+        distinct.dedup();
+        for g in distinct {
+            members.add(g, 1);
         }
-        for chunk in groups.chunks(MEMBERSHIPS_PER_STATEMENT) {
-            let slot = &mut self.statements[chunk.len() - 1];
-            let stmt = match slot {
-                Some(stmt) => stmt,
-                None => {
-                    let values = vec!["(?1, ?)"; chunk.len()].join(", ");
-                    slot.insert(self.tx.prepare_cached(&format!(
-                        "INSERT OR IGNORE INTO memberships (user_id, group_name) VALUES {values}"
-                    ))?)
-                }
-            };
-            stmt.raw_bind_parameter(1, user)?;
-            for (i, g) in chunk.iter().enumerate() {
-                stmt.raw_bind_parameter(i + 2, g)?;
-            }
-            stmt.raw_execute()?;
-        }
-        Ok(())
     }
 }
 
@@ -841,10 +812,8 @@ fn write_folders(
             members = excluded.members, administrators = excluded.administrators
          RETURNING rid",
     )?;
-    let mut add = tx.prepare_cached(
-        "INSERT OR REPLACE INTO folder_members (account_id, folder_id, email, readonly, give, can_administer, superadmin)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
+    // Members are written after the folders, 16 to a statement, one row per email.
+    let mut rows: Vec<(&str, &FolderMemberRecord)> = Vec::new();
     for v in upsert {
         let f = &v.record;
         if has_snapshot {
@@ -868,19 +837,43 @@ fn write_folders(
         if has_snapshot {
             search::put_folder(tx, rid, acct, &f.id, &f.name)?;
         }
-        for m in &f.members {
-            add.execute(params![
-                acct,
-                f.id,
-                m.email,
-                m.readonly,
-                m.give,
-                m.can_administer,
-                m.superadmin
-            ])?;
-        }
+        rows.extend(
+            last_per_email(&f.members)
+                .into_iter()
+                .map(|m| (f.id.as_str(), m)),
+        );
     }
+    batch::insert_rows(
+        tx,
+        "INSERT OR IGNORE INTO folder_members
+         (account_id, folder_id, email, readonly, give, can_administer, superadmin)",
+        7,
+        &rows,
+        |s, at, (folder, m)| {
+            s.raw_bind_parameter(at, acct)?;
+            s.raw_bind_parameter(at + 1, folder)?;
+            s.raw_bind_parameter(at + 2, &m.email)?;
+            s.raw_bind_parameter(at + 3, m.readonly)?;
+            s.raw_bind_parameter(at + 4, m.give)?;
+            s.raw_bind_parameter(at + 5, m.can_administer)?;
+            s.raw_bind_parameter(at + 6, m.superadmin)
+        },
+    )?;
     Ok(())
+}
+
+/// A folder's members one per email, the last listing of an email winning (as
+/// `member_counts` counts them). Normalized records are already sorted by email without
+/// repeats, and pass through as they are.
+fn last_per_email(members: &[FolderMemberRecord]) -> Vec<&FolderMemberRecord> {
+    if members.is_sorted_by(|a, b| a.email < b.email) {
+        return members.iter().collect();
+    }
+    let mut by_email = std::collections::BTreeMap::new();
+    for m in members {
+        by_email.insert(m.email.as_str(), m);
+    }
+    by_email.into_values().collect()
 }
 
 fn write_events(
@@ -889,37 +882,80 @@ fn write_events(
     zone: AccountZone,
     events: &[lpgate_store::EventRecord],
 ) -> rusqlite::Result<i64> {
-    let mut ins = tx.prepare_cached(
-        "INSERT OR IGNORE INTO events (account_id, time_local, time_at, username, ip_address, action, data, fp)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?;
-    let mut n = 0;
     // Identical events (five failed logins from one address in one second) are told apart by
     // their position among their twins in this read. The watermark is inclusive, so the next
     // sync reads that second again, numbers the twins the same way and adds only new ones.
     let mut twins: std::collections::HashMap<i64, u64> = std::collections::HashMap::new();
-    for e in events {
-        let time = local(Some(e.time));
-        let mut base = Fingerprint::default();
-        base.opt_str(time.as_deref())
-            .str(&e.username)
-            .str(&e.action)
-            .str(&e.data)
-            .str(&e.ip_address);
-        let ordinal = twins.entry(base.finish()).or_insert(0);
-        *ordinal += 1;
-        let mut fp = base;
-        fp.u64(*ordinal);
-        n += ins.execute(params![
-            acct,
-            time,
-            utc(zone.to_utc(e.time)),
-            e.username,
-            e.ip_address,
-            e.action,
-            e.data,
-            fp.finish()
-        ])? as i64;
+    let rows: Vec<(Option<String>, String, i64, &lpgate_store::EventRecord)> = events
+        .iter()
+        .map(|e| {
+            let time = local(Some(e.time));
+            let mut base = Fingerprint::default();
+            base.opt_str(time.as_deref())
+                .str(&e.username)
+                .str(&e.action)
+                .str(&e.data)
+                .str(&e.ip_address);
+            let ordinal = twins.entry(base.finish()).or_insert(0);
+            *ordinal += 1;
+            let mut fp = base;
+            fp.u64(*ordinal);
+            (time, utc(zone.to_utc(e.time)), fp.finish(), e)
+        })
+        .collect();
+    let inserted = batch::insert_rows(
+        tx,
+        "INSERT OR IGNORE INTO events
+         (account_id, time_local, time_at, username, ip_address, action, data, fp)",
+        8,
+        &rows,
+        |s, at, (time, time_at, fp, e)| {
+            s.raw_bind_parameter(at, acct)?;
+            s.raw_bind_parameter(at + 1, time)?;
+            s.raw_bind_parameter(at + 2, time_at)?;
+            s.raw_bind_parameter(at + 3, &e.username)?;
+            s.raw_bind_parameter(at + 4, &e.ip_address)?;
+            s.raw_bind_parameter(at + 5, &e.action)?;
+            s.raw_bind_parameter(at + 6, &e.data)?;
+            s.raw_bind_parameter(at + 7, fp)
+        },
+    )?;
+    Ok(inserted as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(email: &str, admin: bool) -> FolderMemberRecord {
+        FolderMemberRecord {
+            email: email.into(),
+            readonly: false,
+            give: true,
+            can_administer: admin,
+            superadmin: false,
+        }
     }
-    Ok(n)
+
+    #[test]
+    fn a_folder_member_listed_twice_is_written_once_as_last_listed() {
+        let sorted = [member("a@x.com", false), member("b@x.com", true)];
+        let got: Vec<&str> = last_per_email(&sorted)
+            .iter()
+            .map(|m| m.email.as_str())
+            .collect();
+        assert_eq!(got, ["a@x.com", "b@x.com"]);
+
+        let repeated = [
+            member("b@x.com", true),
+            member("a@x.com", false),
+            member("b@x.com", false),
+        ];
+        let got = last_per_email(&repeated);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[1].email, "b@x.com");
+        assert!(!got[1].can_administer, "the last listing wins");
+        // The counts kept on the folder agree with the rows written.
+        assert_eq!(member_counts(&repeated), (2, 0));
+    }
 }
