@@ -886,30 +886,19 @@ async fn write_events(
     if events.is_empty() {
         return Ok(0);
     }
-    // Identical events are told apart by their position among their twins in this read (see
-    // the SQLite store); the same numbering makes a re-read add only new ones.
-    let mut twins: std::collections::HashMap<i64, u64> = std::collections::HashMap::new();
+    let mut keys = lpgate_store::EventKeys::default();
     let (mut locals, mut ats, mut users, mut ips, mut actions, mut datas, mut fps) =
         (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     for e in events {
         let time = local(Some(e.time));
-        let mut base = Fingerprint::default();
-        base.opt_str(time.as_deref())
-            .str(&e.username)
-            .str(&e.action)
-            .str(&e.data)
-            .str(&e.ip_address);
-        let ordinal = twins.entry(base.finish()).or_insert(0);
-        *ordinal += 1;
-        let mut fp = base;
-        fp.u64(*ordinal);
+        let fp = keys.next(time.as_deref(), e);
         locals.push(time.unwrap_or_default());
         ats.push(utc(zone.to_utc(e.time)));
         users.push(e.username.as_str());
         ips.push(e.ip_address.as_str());
         actions.push(e.action.as_str());
         datas.push(e.data.as_str());
-        fps.push(fp.finish());
+        fps.push(fp);
     }
     // One statement, rows in the order given (oldest first, so ids follow time, as in SQLite).
     // Events already stored (the watermark's second is read again) are left out before the

@@ -883,25 +883,13 @@ fn write_events(
     zone: AccountZone,
     events: &[lpgate_store::EventRecord],
 ) -> rusqlite::Result<i64> {
-    // Identical events (five failed logins from one address in one second) are told apart by
-    // their position among their twins in this read. The watermark is inclusive, so the next
-    // sync reads that second again, numbers the twins the same way and adds only new ones.
-    let mut twins: std::collections::HashMap<i64, u64> = std::collections::HashMap::new();
+    let mut keys = lpgate_store::EventKeys::default();
     let rows: Vec<(Option<String>, String, i64, &lpgate_store::EventRecord)> = events
         .iter()
         .map(|e| {
             let time = local(Some(e.time));
-            let mut base = Fingerprint::default();
-            base.opt_str(time.as_deref())
-                .str(&e.username)
-                .str(&e.action)
-                .str(&e.data)
-                .str(&e.ip_address);
-            let ordinal = twins.entry(base.finish()).or_insert(0);
-            *ordinal += 1;
-            let mut fp = base;
-            fp.u64(*ordinal);
-            (time, utc(zone.to_utc(e.time)), fp.finish(), e)
+            let fp = keys.next(time.as_deref(), e);
+            (time, utc(zone.to_utc(e.time)), fp, e)
         })
         .collect();
     let inserted = batch::insert_rows(

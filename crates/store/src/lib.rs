@@ -35,8 +35,8 @@ pub use scim::{
 };
 pub use store::{AccountLock, Store};
 pub use sync::{
-    BASELINE_BACKLOG, BaselineMsg, BaselineWriter, EventRecord, Fingerprinted, RunId, RunOutcome,
-    SnapshotIndex, SyncRunRow, SyncWrite, baseline_channel,
+    BASELINE_BACKLOG, BaselineMsg, BaselineWriter, EventKeys, EventRecord, Fingerprinted, RunId,
+    RunOutcome, SnapshotIndex, SyncRunRow, SyncWrite, baseline_channel,
 };
 pub use token::{NewToken, TokenRow, TokenScope};
 pub use watch::{
