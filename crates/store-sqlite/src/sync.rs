@@ -370,6 +370,7 @@ pub fn baseline(
     let t0 = std::time::Instant::now();
     let mut busy = std::time::Duration::ZERO;
     let (mut folders_time, mut events_time) = (busy, busy);
+    let spent = Freer::start();
     let mut early = Early::default();
     let mut members = MemberDelta::default();
     loop {
@@ -379,6 +380,7 @@ pub fn baseline(
                 write_users(&tx, account.0, zone, &batch, &now_text, false, &mut members)
                     .map_err(backend(ctx))?;
                 busy += t.elapsed();
+                spent.free(batch);
             }
             Ok(BaselineMsg::Folders(folders)) => {
                 let t = std::time::Instant::now();
@@ -417,6 +419,29 @@ pub fn baseline(
                             .into(),
                 });
             }
+        }
+    }
+}
+
+/// Frees written batches of users on a thread of its own. Freeing a 100,000-user first
+/// snapshot's batches took the writer 21-27 ms, and the writer is what a first sync waits
+/// for, while the other threads are done reading before it is. Without that thread (it could
+/// not start), batches are freed where they are written.
+struct Freer(Option<std::sync::mpsc::Sender<Vec<Fingerprinted<UserRecord>>>>);
+
+impl Freer {
+    fn start() -> Self {
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<Fingerprinted<UserRecord>>>();
+        let started = std::thread::Builder::new()
+            .name("lpgate-freer".into())
+            .spawn(move || rx.into_iter().for_each(drop));
+        Freer(started.ok().map(|_| tx))
+    }
+
+    fn free(&self, batch: Vec<Fingerprinted<UserRecord>>) {
+        if let Some(tx) = &self.0 {
+            // A closed channel hands the batch back, and it is freed here.
+            let _ = tx.send(batch);
         }
     }
 }
