@@ -5,12 +5,15 @@
 
 use rusqlite::{CachedStatement, Connection, Statement};
 
-/// Rows in each statement but the last of a write.
+/// Rows in each statement of a write but its last few: a power of two (see `insert_rows`).
 pub const ROWS_PER_STATEMENT: usize = 16;
 
-/// Inserts `rows` `ROWS_PER_STATEMENT` at a time with `head VALUES (?, …), (?, …), …`, where
-/// `head` is `INSERT [OR …] INTO table (columns)` naming `width` columns; `bind` binds one
-/// row's values to the statement's parameters from `first` on. Returns the rows inserted.
+/// Inserts `rows` with `head VALUES (?, …), (?, …), …`, where `head` is
+/// `INSERT [OR …] INTO table (columns)` naming `width` columns; `bind` binds one row's values
+/// to the statement's parameters from `first` on. Returns the rows inserted.
+///
+/// Rows go `ROWS_PER_STATEMENT` at a time, and the rest in statements of 8, 4, 2 and 1 rows,
+/// so each table has at most five statements in the connection's cache, whatever the count.
 pub fn insert_rows<T>(
     conn: &Connection,
     head: &str,
@@ -20,18 +23,26 @@ pub fn insert_rows<T>(
 ) -> rusqlite::Result<usize> {
     let mut full: Option<CachedStatement> = None;
     let mut inserted = 0;
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let mut tail;
-        let stmt: &mut Statement = if chunk.len() == ROWS_PER_STATEMENT {
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let n = if rest.len() >= ROWS_PER_STATEMENT {
+            ROWS_PER_STATEMENT
+        } else {
+            1 << rest.len().ilog2() // the largest power of two that fits
+        };
+        let (part, after) = rest.split_at(n);
+        rest = after;
+        let mut other;
+        let stmt: &mut Statement = if n == ROWS_PER_STATEMENT {
             match &mut full {
                 Some(s) => s,
-                None => full.insert(conn.prepare_cached(&sql(head, width, chunk.len()))?),
+                None => full.insert(conn.prepare_cached(&sql(head, width, n))?),
             }
         } else {
-            tail = conn.prepare_cached(&sql(head, width, chunk.len()))?;
-            &mut tail
+            other = conn.prepare_cached(&sql(head, width, n))?;
+            &mut other
         };
-        for (i, row) in chunk.iter().enumerate() {
+        for (i, row) in part.iter().enumerate() {
             bind(stmt, i * width + 1, row)?;
         }
         inserted += stmt.raw_execute()?;
