@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::lenient;
 use crate::transport::{Replay, decode, not_json, parse_json};
 use crate::types::events::{Event, EventQuery, ReportingReply};
-use crate::types::folders::{FolderReply, SharedFolder};
+use crate::types::folders::{FolderReply, SharedFolder, status_messages};
 use crate::types::misc::{ExpiredPassword, ExpiredReply, PushReply, PushSite};
 use crate::types::reply::{StatusReply, WriteOutcome};
 use crate::types::users::{Directory, User, UserDataReply, UserFilter};
@@ -833,16 +833,11 @@ fn parse_folders_as_value(
         Err(e) => return Err(not_json(cmd, bytes, secret, e.to_string())),
     };
     let status = map.get("status").and_then(Value::as_str);
-    let mut messages = Vec::new();
-    for key in ["errors", "error"] {
-        match map.get(key) {
-            Some(Value::Array(a)) => {
-                messages.extend(a.iter().filter_map(|v| v.as_str().map(str::to_string)))
-            }
-            Some(Value::String(s)) if !s.is_empty() => messages.push(s.clone()),
-            _ => {}
-        }
-    }
+    let messages: Vec<String> = ["errors", "error"]
+        .iter()
+        .filter_map(|key| map.get(*key))
+        .flat_map(status_messages)
+        .collect();
     StatusReply::check_read(status, messages, cmd)?;
     let mut out = Vec::with_capacity(map.len());
     for (id, value) in map {

@@ -86,6 +86,18 @@ impl<'de> Deserialize<'de> for FolderReply {
     }
 }
 
+/// The messages of a reply's `errors` or `error` key: a list of strings or one non-empty string.
+pub(crate) fn status_messages(value: &serde_json::Value) -> Vec<String> {
+    match value {
+        serde_json::Value::Array(a) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        serde_json::Value::String(s) if !s.is_empty() => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
 struct ReplyVisitor;
 
 impl<'de> Visitor<'de> for ReplyVisitor {
@@ -111,14 +123,7 @@ impl<'de> Visitor<'de> for ReplyVisitor {
         while let Some(id) = map.next_key::<String>()? {
             if matches!(id.as_str(), "status" | "errors" | "error") {
                 let value: serde_json::Value = map.next_value()?;
-                let strings = match &value {
-                    serde_json::Value::Array(a) => a
-                        .iter()
-                        .filter_map(|v| v.as_str().map(str::to_string))
-                        .collect(),
-                    serde_json::Value::String(s) if !s.is_empty() => vec![s.clone()],
-                    _ => Vec::new(),
-                };
+                let strings = status_messages(&value);
                 match id.as_str() {
                     "status" => status = value.as_str().map(str::to_string),
                     "errors" => errors = strings,
